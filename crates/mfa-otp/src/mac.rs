@@ -1,0 +1,232 @@
+//! HMAC (RFC 2104) keyed once, evaluated many times.
+//!
+//! HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)). The first block of each hash depends only on the key,
+//! so we compress it once per secret and keep the two chaining states (RFC 2104 section 4, "precompute").
+//! An OTP message is an 8-byte counter, so each evaluation is then exactly two compressions: one inner
+//! block (counter + padding) and one outer block (inner digest + padding). We build those blocks by hand
+//! and call the hash crates' compression functions directly; no buffering, no allocation.
+
+use sha1::block_api::compress as sha1_compress;
+use sha2::block_api::{compress256, compress512};
+use sha2::digest::Digest;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::Algorithm;
+
+// Initial hash values, FIPS 180-4 sections 5.3.1, 5.3.3 and 5.3.5.
+const SHA1_IV: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+];
+const SHA512_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+/// The inner and outer chaining states of HMAC after absorbing the padded key.
+/// These are key-equivalent, so they zeroize on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) enum KeyedMac {
+    Sha1 { inner: [u32; 5], outer: [u32; 5] },
+    Sha256 { inner: [u32; 8], outer: [u32; 8] },
+    Sha512 { inner: [u64; 8], outer: [u64; 8] },
+}
+
+/// The key padded to one block: keys longer than a block are hashed first (RFC 2104 section 2).
+fn padded_key<const B: usize, D: Digest>(key: &[u8]) -> [u8; B] {
+    let mut block = [0u8; B];
+    if key.len() > B {
+        let mut digest = D::digest(key);
+        block[..digest.len()].copy_from_slice(&digest);
+        digest.as_mut_slice().zeroize();
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    block
+}
+
+fn xor_block<const B: usize>(key: &[u8; B], pad: u8) -> [u8; B] {
+    let mut out = *key;
+    out.iter_mut().for_each(|b| *b ^= pad);
+    out
+}
+
+impl KeyedMac {
+    pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Self {
+        match algorithm {
+            Algorithm::Sha1 => {
+                let (inner, outer) = keyed_states::<64, sha1::Sha1, _>(key, SHA1_IV, |s, b| {
+                    sha1_compress(s, core::slice::from_ref(b))
+                });
+                KeyedMac::Sha1 { inner, outer }
+            }
+            Algorithm::Sha256 => {
+                let (inner, outer) = keyed_states::<64, sha2::Sha256, _>(key, SHA256_IV, |s, b| {
+                    compress256(s, core::slice::from_ref(b))
+                });
+                KeyedMac::Sha256 { inner, outer }
+            }
+            Algorithm::Sha512 => {
+                let (inner, outer) = keyed_states::<128, sha2::Sha512, _>(key, SHA512_IV, |s, b| {
+                    compress512(s, core::slice::from_ref(b))
+                });
+                KeyedMac::Sha512 { inner, outer }
+            }
+        }
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            KeyedMac::Sha1 { .. } => Algorithm::Sha1,
+            KeyedMac::Sha256 { .. } => Algorithm::Sha256,
+            KeyedMac::Sha512 { .. } => Algorithm::Sha512,
+        }
+    }
+
+    /// HOTP value of `counter`: HMAC, then dynamic truncation to 31 bits (RFC 4226 section 5.3).
+    #[inline]
+    pub(crate) fn truncated(&self, counter: u64) -> u32 {
+        match self {
+            KeyedMac::Sha1 { inner, outer } => {
+                let mut s = *inner;
+                sha1_compress(&mut s, &[message_block64(counter)]);
+                let mut o = [0u8; 64];
+                be_words32(&s, &mut o[..20]);
+                finish_block64(&mut o, 20);
+                let mut t = *outer;
+                sha1_compress(&mut t, &[o]);
+                let mut out = [0u8; 20];
+                be_words32(&t, &mut out);
+                dynamic_truncation(&out)
+            }
+            KeyedMac::Sha256 { inner, outer } => {
+                let mut s = *inner;
+                compress256(&mut s, &[message_block64(counter)]);
+                let mut o = [0u8; 64];
+                be_words32(&s, &mut o[..32]);
+                finish_block64(&mut o, 32);
+                let mut t = *outer;
+                compress256(&mut t, &[o]);
+                let mut out = [0u8; 32];
+                be_words32(&t, &mut out);
+                dynamic_truncation(&out)
+            }
+            KeyedMac::Sha512 { inner, outer } => {
+                let mut block = [0u8; 128];
+                block[..8].copy_from_slice(&counter.to_be_bytes());
+                finish_block128(&mut block, 8);
+                let mut s = *inner;
+                compress512(&mut s, &[block]);
+                let mut o = [0u8; 128];
+                for (chunk, w) in o[..64].chunks_exact_mut(8).zip(s.iter()) {
+                    chunk.copy_from_slice(&w.to_be_bytes());
+                }
+                finish_block128(&mut o, 64);
+                let mut t = *outer;
+                compress512(&mut t, &[o]);
+                let mut out = [0u8; 64];
+                for (chunk, w) in out.chunks_exact_mut(8).zip(t.iter()) {
+                    chunk.copy_from_slice(&w.to_be_bytes());
+                }
+                dynamic_truncation(&out)
+            }
+        }
+    }
+}
+
+/// Chaining states after one compression of `key ^ ipad` and of `key ^ opad`.
+fn keyed_states<const B: usize, D: Digest, S: Copy>(
+    key: &[u8],
+    iv: S,
+    compress: impl Fn(&mut S, &[u8; B]),
+) -> (S, S) {
+    let mut block = padded_key::<B, D>(key);
+    let mut ipad = xor_block(&block, 0x36);
+    let mut opad = xor_block(&block, 0x5c);
+    let (mut inner, mut outer) = (iv, iv);
+    compress(&mut inner, &ipad);
+    compress(&mut outer, &opad);
+    block.zeroize();
+    ipad.zeroize();
+    opad.zeroize();
+    (inner, outer)
+}
+
+/// The inner block of a 64-byte-block hash: the 8-byte counter after the key block.
+#[inline(always)]
+fn message_block64(counter: u64) -> [u8; 64] {
+    let mut block = [0u8; 64];
+    block[..8].copy_from_slice(&counter.to_be_bytes());
+    finish_block64(&mut block, 8);
+    block
+}
+
+/// Merkle-Damgard padding for a message of one key block plus `len` bytes in this block (FIPS 180-4 5.1.1).
+#[inline(always)]
+fn finish_block64(block: &mut [u8; 64], len: usize) {
+    block[len] = 0x80;
+    let bits = ((64 + len) * 8) as u64;
+    block[56..].copy_from_slice(&bits.to_be_bytes());
+}
+
+/// The same for 128-byte blocks, with a 128-bit length field (FIPS 180-4 5.1.2).
+#[inline(always)]
+fn finish_block128(block: &mut [u8; 128], len: usize) {
+    block[len] = 0x80;
+    let bits = ((128 + len) * 8) as u128;
+    block[112..].copy_from_slice(&bits.to_be_bytes());
+}
+
+#[inline(always)]
+fn be_words32(words: &[u32], out: &mut [u8]) {
+    for (chunk, w) in out.chunks_exact_mut(4).zip(words.iter()) {
+        chunk.copy_from_slice(&w.to_be_bytes());
+    }
+}
+
+/// RFC 4226 section 5.3: the low nibble of the last byte picks four bytes; the top bit is dropped.
+#[inline(always)]
+fn dynamic_truncation(mac: &[u8]) -> u32 {
+    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
+    let word = [mac[offset], mac[offset + 1], mac[offset + 2], mac[offset + 3]];
+    u32::from_be_bytes(word) & 0x7fff_ffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{KeyInit, Mac};
+
+    fn reference(algorithm: Algorithm, key: &[u8], counter: u64) -> u32 {
+        fn run<M: Mac + KeyInit>(key: &[u8], counter: u64) -> u32 {
+            let mut mac = <M as KeyInit>::new_from_slice(key).unwrap();
+            mac.update(&counter.to_be_bytes());
+            dynamic_truncation(&mac.finalize().into_bytes())
+        }
+        match algorithm {
+            Algorithm::Sha1 => run::<hmac::Hmac<sha1::Sha1>>(key, counter),
+            Algorithm::Sha256 => run::<hmac::Hmac<sha2::Sha256>>(key, counter),
+            Algorithm::Sha512 => run::<hmac::Hmac<sha2::Sha512>>(key, counter),
+        }
+    }
+
+    #[test]
+    fn matches_rustcrypto_hmac_for_every_key_length() {
+        // Key lengths around both block sizes exercise the "hash a long key first" branch.
+        for algorithm in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
+            for len in (0..=300).step_by(7).chain([63, 64, 65, 127, 128, 129]) {
+                let key: [u8; 300] = core::array::from_fn(|i| (i * 31 + len) as u8);
+                let mac = KeyedMac::new(algorithm, &key[..len]);
+                for counter in [0, 1, 0x1234_5678_9abc_def0, u64::MAX] {
+                    assert_eq!(mac.truncated(counter), reference(algorithm, &key[..len], counter));
+                }
+            }
+        }
+    }
+}

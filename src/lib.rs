@@ -1,0 +1,1 @@
+//! Reference examples and benchmarks for the mfa-kit crates; nothing to use from here.
