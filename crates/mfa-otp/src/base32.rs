@@ -121,7 +121,12 @@ mod tests {
     #[test]
     fn padded_lowercase_and_grouped_forms_decode() {
         let mut out = [0u8; 16];
-        for text in ["mzxw6ytboi======", "MZXW 6YTB OI", "mzxw-6ytb-oi==", " MZXW6YTBOI "] {
+        for text in [
+            "mzxw6ytboi======",
+            "MZXW 6YTB OI",
+            "mzxw-6ytb-oi==",
+            " MZXW6YTBOI ",
+        ] {
             let n = decode_into(text.as_bytes(), &mut out).unwrap();
             assert_eq!(&out[..n], b"foobar", "{text}");
         }
@@ -130,12 +135,27 @@ mod tests {
     #[test]
     fn rejects_bad_characters_and_lengths() {
         let mut out = [0u8; 16];
-        assert_eq!(decode_into(b"MZ1W", &mut out), Err(Error::InvalidBase32Character { position: 2 }));
-        assert_eq!(decode_into(b"MZ=W", &mut out), Err(Error::InvalidBase32Character { position: 3 }));
-        assert_eq!(decode_into(b"MZXW6YTBO", &mut out), Err(Error::InvalidBase32Length));
+        assert_eq!(
+            decode_into(b"MZ1W", &mut out),
+            Err(Error::InvalidBase32Character { position: 2 })
+        );
+        assert_eq!(
+            decode_into(b"MZ=W", &mut out),
+            Err(Error::InvalidBase32Character { position: 3 })
+        );
+        assert_eq!(
+            decode_into(b"MZXW6YTBO", &mut out),
+            Err(Error::InvalidBase32Length)
+        );
         assert_eq!(decode_into(b"M", &mut out), Err(Error::InvalidBase32Length));
         let mut small = [0u8; 2];
-        assert_eq!(decode_into(b"MZXW6", &mut small), Err(Error::SecretTooLong { bytes: 3 }));
-        assert_eq!(encode_into(b"foo", &mut small), Err(Error::BufferTooSmall { needed: 5 }));
+        assert_eq!(
+            decode_into(b"MZXW6", &mut small),
+            Err(Error::SecretTooLong { bytes: 3 })
+        );
+        assert_eq!(
+            encode_into(b"foo", &mut small),
+            Err(Error::BufferTooSmall { needed: 5 })
+        );
     }
 }

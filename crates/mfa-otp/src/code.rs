@@ -11,8 +11,19 @@ pub const MIN_DIGITS: u8 = 6;
 /// Most digits a code may have: a 31-bit truncated value has at most 10.
 pub const MAX_DIGITS: u8 = 10;
 
-pub(crate) const POW10: [u64; 11] =
-    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000];
+pub(crate) const POW10: [u64; 11] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+];
 
 pub(crate) fn check_digits(digits: u8) -> Result<u8, Error> {
     if (MIN_DIGITS..=MAX_DIGITS).contains(&digits) {
@@ -47,15 +58,24 @@ impl Code {
     /// The code for a truncated HOTP value (RFC 4226 section 5.3, step 3).
     #[inline]
     pub(crate) fn from_truncated(truncated: u32, digits: u8) -> Self {
-        Code { value: u64::from(truncated) % POW10[usize::from(digits)], digits }
+        Code {
+            value: u64::from(truncated) % POW10[usize::from(digits)],
+            digits,
+        }
     }
 
     /// Reads a code as a person types it: digits, optionally grouped by single spaces or dashes
     /// ("123 456", "123-456"), surrounding white space ignored. Anything else is refused.
     pub fn parse(input: &str) -> Result<Self, Error> {
         let bytes = input.as_bytes();
-        let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-        let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+        let start = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(start, |i| i + 1);
         let mut value: u64 = 0;
         let mut digits = 0usize;
         let mut previous_was_digit = false;
@@ -80,7 +100,10 @@ impl Code {
         if !previous_was_digit {
             return Err(Error::InvalidCodeCharacter { position: end - 1 });
         }
-        Ok(Code { value, digits: digits as u8 })
+        Ok(Code {
+            value,
+            digits: digits as u8,
+        })
     }
 
     /// Number of digits.

@@ -62,7 +62,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::InvalidBase32Character { position } => {
-                write!(f, "invalid base32 character at position {position}: expected A-Z or 2-7")
+                write!(
+                    f,
+                    "invalid base32 character at position {position}: expected A-Z or 2-7"
+                )
             }
             Error::InvalidBase32Length => {
                 f.write_str("invalid base32 length: the last group is incomplete (1, 3 or 6 characters)")

@@ -19,7 +19,10 @@ pub struct HotpParams {
 impl Default for HotpParams {
     /// SHA-1, 6 digits: what every authenticator app supports.
     fn default() -> Self {
-        HotpParams { algorithm: Algorithm::Sha1, digits: 6 }
+        HotpParams {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+        }
     }
 }
 
@@ -51,12 +54,18 @@ impl Hotp {
     /// Keys an HOTP instance. Fails on a digit count outside 6 to 10.
     pub fn new(secret: &Secret, params: HotpParams) -> Result<Self, Error> {
         let digits = check_digits(params.digits)?;
-        Ok(Hotp { mac: KeyedMac::new(params.algorithm, secret.expose_bytes()), digits })
+        Ok(Hotp {
+            mac: KeyedMac::new(params.algorithm, secret.expose_bytes()),
+            digits,
+        })
     }
 
     /// The settings this instance was built with.
     pub fn params(&self) -> HotpParams {
-        HotpParams { algorithm: self.mac.algorithm(), digits: self.digits }
+        HotpParams {
+            algorithm: self.mac.algorithm(),
+            digits: self.digits,
+        }
     }
 
     /// The code for `counter`.
@@ -73,7 +82,13 @@ impl Hotp {
     /// depend on whether or where the code matched.
     #[must_use]
     pub fn verify(&self, code: &Code, counter: u64, look_ahead: u16) -> Option<u64> {
-        scan(&self.mac, self.digits, code, counter, counter.saturating_add(u64::from(look_ahead)))
+        scan(
+            &self.mac,
+            self.digits,
+            code,
+            counter,
+            counter.saturating_add(u64::from(look_ahead)),
+        )
     }
 
     /// Resynchronises a counter that drifted beyond the look-ahead window from two consecutive codes
@@ -125,6 +140,8 @@ pub(crate) fn scan(mac: &KeyedMac, digits: u8, code: &Code, start: u64, end: u64
 
 impl fmt::Debug for Hotp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hotp").field("params", &self.params()).finish_non_exhaustive()
+        f.debug_struct("Hotp")
+            .field("params", &self.params())
+            .finish_non_exhaustive()
     }
 }

@@ -75,7 +75,10 @@ impl Secret {
             return Err(Error::EmptySecret);
         }
         if len * 8 < rule.min_bits() {
-            return Err(Error::SecretTooShort { bits: len * 8, required: rule.min_bits() });
+            return Err(Error::SecretTooShort {
+                bits: len * 8,
+                required: rule.min_bits(),
+            });
         }
         Ok(secret)
     }

@@ -22,7 +22,12 @@ pub struct TotpParams {
 impl Default for TotpParams {
     /// SHA-1, 6 digits, 30 seconds, T0 = 0: what every authenticator app supports.
     fn default() -> Self {
-        TotpParams { algorithm: Algorithm::Sha1, digits: 6, period: 30, t0: 0 }
+        TotpParams {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+            t0: 0,
+        }
     }
 }
 
@@ -45,7 +50,10 @@ impl Window {
 
     /// `steps` behind and `steps` ahead.
     pub const fn symmetric(steps: u8) -> Self {
-        Window { behind: steps, ahead: steps }
+        Window {
+            behind: steps,
+            ahead: steps,
+        }
     }
 }
 
@@ -101,12 +109,20 @@ impl Totp {
 
     /// The settings this instance was built with.
     pub fn params(&self) -> TotpParams {
-        TotpParams { algorithm: self.mac.algorithm(), digits: self.digits, period: self.period, t0: self.t0 }
+        TotpParams {
+            algorithm: self.mac.algorithm(),
+            digits: self.digits,
+            period: self.period,
+            t0: self.t0,
+        }
     }
 
     /// The time step T = (time - T0) / X that `unix_time` falls in.
     pub fn step_at(&self, unix_time: u64) -> Result<u64, Error> {
-        unix_time.checked_sub(self.t0).map(|t| t / self.period).ok_or(Error::TimeBeforeT0)
+        unix_time
+            .checked_sub(self.t0)
+            .map(|t| t / self.period)
+            .ok_or(Error::TimeBeforeT0)
     }
 
     /// The code at `unix_time`.
@@ -154,6 +170,8 @@ impl Totp {
 
 impl fmt::Debug for Totp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Totp").field("params", &self.params()).finish_non_exhaustive()
+        f.debug_struct("Totp")
+            .field("params", &self.params())
+            .finish_non_exhaustive()
     }
 }
