@@ -11,19 +11,19 @@ pub const MIN_DIGITS: u8 = 6;
 /// Most digits a code may have: a 31-bit truncated value has at most 10.
 pub const MAX_DIGITS: u8 = 10;
 
-pub(crate) const POW10: [u64; 11] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-    10_000_000_000,
-];
+/// The last `digits` decimal digits of a 31-bit truncated value (RFC 4226 section 5.3, step 3).
+/// One arm per digit count so each modulus is a constant (a multiply, not a division).
+#[inline(always)]
+pub(crate) fn reduce(truncated: u32, digits: u8) -> u64 {
+    u64::from(match digits {
+        6 => truncated % 1_000_000,
+        7 => truncated % 10_000_000,
+        8 => truncated % 100_000_000,
+        9 => truncated % 1_000_000_000,
+        // 31 bits are fewer than 10 digits.
+        _ => truncated,
+    })
+}
 
 pub(crate) fn check_digits(digits: u8) -> Result<u8, Error> {
     if (MIN_DIGITS..=MAX_DIGITS).contains(&digits) {
@@ -59,7 +59,7 @@ impl Code {
     #[inline]
     pub(crate) fn from_truncated(truncated: u32, digits: u8) -> Self {
         Code {
-            value: u64::from(truncated) % POW10[usize::from(digits)],
+            value: reduce(truncated, digits),
             digits,
         }
     }
@@ -104,6 +104,12 @@ impl Code {
             value,
             digits: digits as u8,
         })
+    }
+
+    /// The digits as a number, for comparison against computed codes.
+    #[inline]
+    pub(crate) fn value(&self) -> u64 {
+        self.value
     }
 
     /// Number of digits.

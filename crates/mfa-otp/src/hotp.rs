@@ -2,8 +2,8 @@ use core::fmt;
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use crate::code::check_digits;
-use crate::mac::KeyedMac;
+use crate::code::{check_digits, reduce};
+use crate::mac::{KeyedMac, LANES};
 use crate::{Algorithm, Code, Error, Secret};
 
 /// Settings of an HOTP credential.
@@ -122,18 +122,26 @@ pub(crate) fn scan(mac: &KeyedMac, digits: u8, code: &Code, start: u64, end: u64
     if start > end {
         return None;
     }
+    // A code of another length never matches; its length is not secret.
+    let length_matches = code.digits().ct_eq(&digits);
+    let wanted = code.value();
     let mut found = Choice::from(0);
     let mut matched = 0u64;
-    let mut counter = start;
+    let mut first = start;
     loop {
-        let candidate = Code::from_truncated(mac.truncated(counter), digits);
-        let hit = candidate.ct_eq(code);
-        matched.conditional_assign(&counter, hit);
-        found |= hit;
-        if counter >= end {
+        let count = (end - first).min(LANES as u64 - 1) as usize + 1;
+        let values = mac.truncated_lanes(first, count);
+        for (i, &value) in values.iter().enumerate().take(count) {
+            let counter = first + i as u64;
+            let hit = reduce(value, digits).ct_eq(&wanted) & length_matches;
+            matched.conditional_assign(&counter, hit);
+            found |= hit;
+        }
+        let last = first + (count as u64 - 1);
+        if last >= end {
             break;
         }
-        counter += 1;
+        first = last + 1;
     }
     Option::<u64>::from(subtle::CtOption::new(matched, found))
 }

@@ -99,52 +99,98 @@ impl KeyedMac {
     /// HOTP value of `counter`: HMAC, then dynamic truncation to 31 bits (RFC 4226 section 5.3).
     #[inline]
     pub(crate) fn truncated(&self, counter: u64) -> u32 {
+        self.truncated_lanes(counter, 1)[0]
+    }
+
+    /// Truncated HOTP values of `count` (1 to [`LANES`]) consecutive counters from `first`; the caller makes
+    /// sure `first + count - 1` does not overflow.
+    ///
+    /// All inner compressions run before all outer ones: the lanes are independent, so the CPU overlaps
+    /// them instead of waiting out each compression's latency in turn.
+    #[inline]
+    pub(crate) fn truncated_lanes(&self, first: u64, count: usize) -> [u32; LANES] {
         match self {
-            KeyedMac::Sha1 { inner, outer } => {
-                let mut s = *inner;
-                sha1_compress(&mut s, &[message_block64(counter)]);
-                let mut o = [0u8; 64];
-                be_words32(&s, &mut o[..20]);
-                finish_block64(&mut o, 20);
-                let mut t = *outer;
-                sha1_compress(&mut t, &[o]);
-                let mut out = [0u8; 20];
-                be_words32(&t, &mut out);
-                dynamic_truncation(&out)
-            }
-            KeyedMac::Sha256 { inner, outer } => {
-                let mut s = *inner;
-                compress256(&mut s, &[message_block64(counter)]);
-                let mut o = [0u8; 64];
-                be_words32(&s, &mut o[..32]);
-                finish_block64(&mut o, 32);
-                let mut t = *outer;
-                compress256(&mut t, &[o]);
-                let mut out = [0u8; 32];
-                be_words32(&t, &mut out);
-                dynamic_truncation(&out)
-            }
-            KeyedMac::Sha512 { inner, outer } => {
-                let mut block = [0u8; 128];
-                block[..8].copy_from_slice(&counter.to_be_bytes());
-                finish_block128(&mut block, 8);
-                let mut s = *inner;
-                compress512(&mut s, &[block]);
-                let mut o = [0u8; 128];
-                for (chunk, w) in o[..64].chunks_exact_mut(8).zip(s.iter()) {
-                    chunk.copy_from_slice(&w.to_be_bytes());
-                }
-                finish_block128(&mut o, 64);
-                let mut t = *outer;
-                compress512(&mut t, &[o]);
-                let mut out = [0u8; 64];
-                for (chunk, w) in out.chunks_exact_mut(8).zip(t.iter()) {
-                    chunk.copy_from_slice(&w.to_be_bytes());
-                }
-                dynamic_truncation(&out)
-            }
+            KeyedMac::Sha1 { inner, outer } => lanes(
+                inner,
+                outer,
+                first,
+                count,
+                message_block64,
+                |s: &mut [u32; 5], b: &[u8; 64]| sha1_compress(s, core::slice::from_ref(b)),
+                |s, o: &mut [u8; 64]| {
+                    be_words32(s, &mut o[..20]);
+                    finish_block64(o, 20);
+                },
+                |t| truncate_words32(t),
+            ),
+            KeyedMac::Sha256 { inner, outer } => lanes(
+                inner,
+                outer,
+                first,
+                count,
+                message_block64,
+                |s: &mut [u32; 8], b: &[u8; 64]| compress256(s, core::slice::from_ref(b)),
+                |s, o: &mut [u8; 64]| {
+                    be_words32(s, &mut o[..32]);
+                    finish_block64(o, 32);
+                },
+                |t| truncate_words32(t),
+            ),
+            KeyedMac::Sha512 { inner, outer } => lanes(
+                inner,
+                outer,
+                first,
+                count,
+                |counter| {
+                    let mut block = [0u8; 128];
+                    block[..8].copy_from_slice(&counter.to_be_bytes());
+                    finish_block128(&mut block, 8);
+                    block
+                },
+                |s: &mut [u64; 8], b: &[u8; 128]| compress512(s, core::slice::from_ref(b)),
+                |s, o: &mut [u8; 128]| {
+                    for (chunk, w) in o[..64].chunks_exact_mut(8).zip(s.iter()) {
+                        chunk.copy_from_slice(&w.to_be_bytes());
+                    }
+                    finish_block128(o, 64);
+                },
+                |t| truncate_words64(t),
+            ),
         }
     }
+}
+
+/// How many counters [`KeyedMac::truncated_lanes`] computes side by side.
+pub(crate) const LANES: usize = 4;
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn lanes<S: Copy, const B: usize>(
+    inner: &S,
+    outer: &S,
+    first: u64,
+    count: usize,
+    message: impl Fn(u64) -> [u8; B],
+    compress: impl Fn(&mut S, &[u8; B]),
+    outer_block: impl Fn(&S, &mut [u8; B]),
+    truncate: impl Fn(&S) -> u32,
+) -> [u32; LANES] {
+    let count = count.min(LANES);
+    let mut states = [*inner; LANES];
+    let mut counter = first;
+    for state in states.iter_mut().take(count) {
+        compress(state, &message(counter));
+        counter = counter.wrapping_add(1);
+    }
+    let mut out = [0u32; LANES];
+    for (value, state) in out.iter_mut().zip(states.iter()).take(count) {
+        let mut block = [0u8; B];
+        outer_block(state, &mut block);
+        let mut t = *outer;
+        compress(&mut t, &block);
+        *value = truncate(&t);
+    }
+    out
 }
 
 /// Chaining states after one compression of `key ^ ipad` and of `key ^ opad`.
@@ -197,12 +243,24 @@ fn be_words32(words: &[u32], out: &mut [u8]) {
     }
 }
 
-/// RFC 4226 section 5.3: the low nibble of the last byte picks four bytes; the top bit is dropped.
+/// RFC 4226 section 5.3 on a big-endian digest held as 32-bit words: the low nibble of the last byte is
+/// an offset; the four bytes there, less the top bit, are the value.
 #[inline(always)]
-fn dynamic_truncation(mac: &[u8]) -> u32 {
-    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    let word = [mac[offset], mac[offset + 1], mac[offset + 2], mac[offset + 3]];
-    u32::from_be_bytes(word) & 0x7fff_ffff
+fn truncate_words32(words: &[u32]) -> u32 {
+    let offset = (words[words.len() - 1] & 0x0f) as usize;
+    let (word, shift) = (offset / 4, offset % 4);
+    // Bytes offset..offset + 4 lie within two adjacent words; words.len() >= 5 keeps `word + 1` in range.
+    let pair = (u64::from(words[word]) << 32) | u64::from(words[word + 1]);
+    ((pair >> (32 - 8 * shift)) as u32) & 0x7fff_ffff
+}
+
+/// The same for a digest held as 64-bit words (SHA-512).
+#[inline(always)]
+fn truncate_words64(words: &[u64; 8]) -> u32 {
+    let offset = (words[7] & 0x0f) as usize;
+    let (word, shift) = (offset / 8, offset % 8);
+    let pair = (u128::from(words[word]) << 64) | u128::from(words[word + 1]);
+    ((pair >> (96 - 8 * shift)) as u32) & 0x7fff_ffff
 }
 
 #[cfg(test)]
@@ -214,7 +272,9 @@ mod tests {
         fn run<M: Mac + KeyInit>(key: &[u8], counter: u64) -> u32 {
             let mut mac = <M as KeyInit>::new_from_slice(key).unwrap();
             mac.update(&counter.to_be_bytes());
-            dynamic_truncation(&mac.finalize().into_bytes())
+            let h = mac.finalize().into_bytes();
+            let offset = usize::from(h[h.len() - 1] & 0x0f);
+            u32::from_be_bytes([h[offset], h[offset + 1], h[offset + 2], h[offset + 3]]) & 0x7fff_ffff
         }
         match algorithm {
             Algorithm::Sha1 => run::<hmac::Hmac<sha1::Sha1>>(key, counter),
@@ -232,6 +292,11 @@ mod tests {
                 let mac = KeyedMac::new(algorithm, &key[..len]);
                 for counter in [0, 1, 0x1234_5678_9abc_def0, u64::MAX] {
                     assert_eq!(mac.truncated(counter), reference(algorithm, &key[..len], counter));
+                }
+                let first = u64::MAX - 3;
+                let lanes = mac.truncated_lanes(first, LANES);
+                for (i, value) in lanes.iter().enumerate() {
+                    assert_eq!(*value, reference(algorithm, &key[..len], first + i as u64));
                 }
             }
         }
