@@ -154,7 +154,7 @@ impl KeyedMac {
                     }
                     finish_block128(o, 64);
                 },
-                |t| truncate_words64(t),
+                truncate_words64,
             ),
         }
     }
