@@ -3,6 +3,8 @@
 //! `cargo bench --bench otp` prints criterion's figures, then the medians and the ratios the README's table
 //! reports. Every verify is given a wrong code, so the whole window of three steps is computed.
 
+#![allow(clippy::expect_used, clippy::panic)] // A benchmark with a broken setup should stop loudly.
+
 use std::hint::black_box;
 use std::path::PathBuf;
 
