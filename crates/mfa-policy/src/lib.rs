@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod decision;
+mod error;
+mod policy;
+mod state;
+mod time;
+
+pub use config::{MAX_REMEMBER_DEVICE, MIN_REMEMBER_DEVICE, PolicyConfig, RestrictedMethods};
+pub use decision::{Action, Decision, Reason, Recommendation};
+pub use error::Error;
+pub use policy::Policy;
+pub use state::{Client, DeviceState, Method, MfaState, Purpose, SensitiveAction, SignInContext, UserState};
+pub use time::UnixTime;
