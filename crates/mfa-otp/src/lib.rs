@@ -12,6 +12,8 @@ mod error;
 mod hotp;
 mod mac;
 mod secret;
+#[cfg(target_arch = "x86_64")]
+mod sha1_x86;
 mod totp;
 
 pub use algorithm::Algorithm;

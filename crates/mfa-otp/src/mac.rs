@@ -110,6 +110,21 @@ impl KeyedMac {
     #[inline]
     pub(crate) fn truncated_lanes(&self, first: u64, count: usize) -> [u32; LANES] {
         match self {
+            KeyedMac::Sha1 { inner, outer } => {
+                #[cfg(target_arch = "x86_64")]
+                if let Some(values) = crate::sha1_x86::truncated_lanes(inner, outer, first, count) {
+                    return values;
+                }
+                self.truncated_lanes_portable(first, count)
+            }
+            _ => self.truncated_lanes_portable(first, count),
+        }
+    }
+
+    /// [`truncated_lanes`](Self::truncated_lanes) through the hash crates' compression functions.
+    #[inline]
+    pub(crate) fn truncated_lanes_portable(&self, first: u64, count: usize) -> [u32; LANES] {
+        match self {
             KeyedMac::Sha1 { inner, outer } => lanes(
                 inner,
                 outer,
@@ -246,7 +261,7 @@ fn be_words32(words: &[u32], out: &mut [u8]) {
 /// RFC 4226 section 5.3 on a big-endian digest held as 32-bit words: the low nibble of the last byte is
 /// an offset; the four bytes there, less the top bit, are the value.
 #[inline(always)]
-fn truncate_words32(words: &[u32]) -> u32 {
+pub(crate) fn truncate_words32(words: &[u32]) -> u32 {
     let offset = (words[words.len() - 1] & 0x0f) as usize;
     let (word, shift) = (offset / 4, offset % 4);
     // Bytes offset..offset + 4 lie within two adjacent words; words.len() >= 5 keeps `word + 1` in range.
@@ -293,10 +308,16 @@ mod tests {
                 for counter in [0, 1, 0x1234_5678_9abc_def0, u64::MAX] {
                     assert_eq!(mac.truncated(counter), reference(algorithm, &key[..len], counter));
                 }
-                let first = u64::MAX - 3;
-                let lanes = mac.truncated_lanes(first, LANES);
-                for (i, value) in lanes.iter().enumerate() {
-                    assert_eq!(*value, reference(algorithm, &key[..len], first + i as u64));
+                for first in [0, 0xffff_ffff, u64::MAX - 3] {
+                    for count in 1..=LANES {
+                        let lanes = mac.truncated_lanes(first, count);
+                        let portable = mac.truncated_lanes_portable(first, count);
+                        for (i, value) in lanes.iter().enumerate().take(count) {
+                            let expected = reference(algorithm, &key[..len], first + i as u64);
+                            assert_eq!(*value, expected);
+                            assert_eq!(portable[i], expected);
+                        }
+                    }
                 }
             }
         }
