@@ -1,0 +1,188 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! QR codes decode back to the URI: PNGs decoded with the `png` crate and read by rqrr (a pure-Rust QR
+//! decoder); the module matrix, the SVG and the terminal text carry the same modules.
+
+use mfa_enroll::{Enrollment, Error, KeyUri, QUIET_ZONE, QrCode, TerminalTheme};
+use mfa_otp::Secret;
+
+/// Reads a greyscale PNG and decodes the QR codes in it.
+fn decode_png(bytes: &[u8]) -> Vec<String> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect()
+}
+
+/// The module matrix, including the quiet zone, straight into rqrr.
+fn decode_matrix(qr: &QrCode) -> Vec<String> {
+    let side = qr.width() + 2 * QUIET_ZONE;
+    let mut img = rqrr::PreparedImage::prepare_from_bitmap(side * 4, side * 4, |x, y| {
+        let (x, y) = (x / 4, y / 4);
+        x >= QUIET_ZONE && y >= QUIET_ZONE && qr.is_dark(x - QUIET_ZONE, y - QUIET_ZONE)
+    });
+    img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect()
+}
+
+fn sample_uris() -> Vec<String> {
+    let small = KeyUri::totp(Secret::from_bytes(&[7; 20]).unwrap(), "alice@example.com").with_issuer("Example");
+    let big = KeyUri::hotp(Secret::from_bytes(&[0xa5; 128]).unwrap(), "j d&e+f@g%h#i?j:k Ünïcødé 株式会社", 9)
+        .with_issuer("A very long issuer name & Co")
+        .with_image("https://example.com/a/long/path/to/the/logo.png");
+    vec![small.to_uri().unwrap().as_str().to_owned(), big.to_uri().unwrap().as_str().to_owned()]
+}
+
+#[test]
+fn png_decodes_to_the_uri() {
+    for uri in sample_uris() {
+        let qr = QrCode::encode(&uri).unwrap();
+        assert_eq!(decode_png(&qr.to_png().unwrap()), vec![uri.clone()]);
+        for scale in [2, 3] {
+            let png = qr.to_png_scaled(scale).unwrap();
+            assert_eq!(decode_png(&png), vec![uri.clone()], "scale {scale}");
+        }
+        assert_eq!(decode_matrix(&qr), vec![uri]);
+    }
+}
+
+#[test]
+fn png_has_the_quiet_zone() {
+    let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
+    let png = qr.to_png_scaled(2).unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&png[..])).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let side = (qr.width() + 2 * QUIET_ZONE) * 2;
+    assert_eq!((info.width as usize, info.height as usize), (side, side));
+    let w = side;
+    for i in 0..side {
+        for m in 0..QUIET_ZONE * 2 {
+            for (x, y) in [(i, m), (m, i), (i, side - 1 - m), (side - 1 - m, i)] {
+                assert_eq!(buf[y * w + x], 255, "quiet zone pixel {x},{y}");
+            }
+        }
+    }
+    // The top-left finder pattern starts right after the quiet zone.
+    assert_eq!(buf[(QUIET_ZONE * 2) * w + QUIET_ZONE * 2], 0);
+}
+
+#[test]
+fn data_url_is_the_png() {
+    use base64::Engine as _;
+    let uri = &sample_uris()[0];
+    let qr = QrCode::encode(uri).unwrap();
+    let url = qr.to_data_url().unwrap();
+    let b64 = url.strip_prefix("data:image/png;base64,").unwrap();
+    let png = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    assert_eq!(&png[..], &qr.to_png().unwrap()[..]);
+    assert_eq!(decode_png(&png), vec![uri.clone()]);
+}
+
+/// Reads the terminal text back into modules: each character is two modules high.
+fn terminal_matrix(text: &str, theme: TerminalTheme) -> Vec<Vec<bool>> {
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let (mut top, mut bottom) = (Vec::new(), Vec::new());
+        for c in line.chars() {
+            let (t, b) = match c {
+                '\u{2588}' => (true, true),
+                '\u{2580}' => (true, false),
+                '\u{2584}' => (false, true),
+                ' ' => (false, false),
+                other => panic!("unexpected {other:?}"),
+            };
+            // Ink is light on a dark background: dark modules are where there is no ink.
+            let dark = |ink: bool| match theme {
+                TerminalTheme::DarkBackground => !ink,
+                _ => ink,
+            };
+            top.push(dark(t));
+            bottom.push(dark(b));
+        }
+        rows.push(top);
+        rows.push(bottom);
+    }
+    rows
+}
+
+#[test]
+fn terminal_text_carries_every_module_and_the_quiet_zone() {
+    for uri in sample_uris() {
+        let qr = QrCode::encode(&uri).unwrap();
+        let side = qr.width() + 2 * QUIET_ZONE;
+        for theme in [TerminalTheme::DarkBackground, TerminalTheme::LightBackground] {
+            let text = qr.to_terminal(theme);
+            assert!(text.ends_with('\n'));
+            assert_eq!(text.lines().count(), side.div_ceil(2));
+            let rows = terminal_matrix(&text, theme);
+            for (y, row) in rows.iter().enumerate().take(side) {
+                assert_eq!(row.len(), side);
+                for (x, &dark) in row.iter().enumerate() {
+                    let expected =
+                        x >= QUIET_ZONE && y >= QUIET_ZONE && qr.is_dark(x - QUIET_ZONE, y - QUIET_ZONE);
+                    assert_eq!(dark, expected, "module {x},{y}");
+                }
+            }
+            // And the modules read from the text decode with rqrr.
+            let mut img = rqrr::PreparedImage::prepare_from_bitmap(side * 4, side * 4, |x, y| rows[y / 4][x / 4]);
+            let decoded: Vec<String> = img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect();
+            assert_eq!(decoded, vec![uri.clone()]);
+        }
+    }
+}
+
+#[test]
+fn svg_has_one_square_per_dark_module() {
+    let qr = QrCode::encode(&sample_uris()[0]).unwrap();
+    let svg = qr.to_svg();
+    let side = qr.width() + 2 * QUIET_ZONE;
+    assert!(svg.starts_with(&format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\""
+    )));
+    let mut expected = 0;
+    for y in 0..qr.width() {
+        for x in 0..qr.width() {
+            let square = format!("M{},{}h1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE);
+            let present = svg.contains(&format!("{square}M")) || svg.contains(&format!("{square}\""));
+            assert_eq!(present, qr.is_dark(x, y), "{x},{y}");
+            expected += usize::from(qr.is_dark(x, y));
+        }
+    }
+    assert_eq!(svg.matches("h1v1h-1z").count(), expected);
+}
+
+#[test]
+fn errors_and_redaction() {
+    assert_eq!(QrCode::encode(&"A".repeat(5000)).unwrap_err(), Error::QrTooLong);
+    let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
+    assert_eq!(qr.to_png_scaled(0).unwrap_err(), Error::InvalidScale);
+    assert_eq!(qr.to_png_scaled(65).unwrap_err(), Error::InvalidScale);
+    assert_eq!(format!("{qr:?}"), format!("QrCode {{ width: {}, .. }}", qr.width()));
+    assert!(!qr.is_dark(qr.width(), 0));
+}
+
+#[test]
+fn enrollment_bundle() {
+    let e = Enrollment::generate("Example Co", "alice@example.com").unwrap();
+    let key = KeyUri::parse(e.uri().as_str()).unwrap();
+    assert_eq!(&key, e.key());
+    assert_eq!(key.secret().bits(), 160);
+    assert_eq!(decode_png(&e.qr().to_png().unwrap()), vec![e.uri().as_str().to_owned()]);
+    let typed = e.secret_for_typing();
+    assert_eq!(typed.split(' ').count(), 8);
+    assert!(typed.split(' ').all(|g| g.len() == 4));
+    assert_eq!(Secret::from_base32(&typed).unwrap(), *key.secret());
+    assert!(!format!("{e:?}").contains(&key.secret().to_base32()[..8]));
+
+    let legacy = KeyUri::parse("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
+    assert!(matches!(
+        Enrollment::for_key(legacy),
+        Err(Error::InvalidSecret(mfa_otp::Error::SecretTooShort { bits: 80, required: 128 }))
+    ));
+    // Two enrollments never share a secret.
+    assert_ne!(Enrollment::generate("a", "b").unwrap().key(), Enrollment::generate("a", "b").unwrap().key());
+}
