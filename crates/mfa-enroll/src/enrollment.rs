@@ -46,7 +46,10 @@ impl Enrollment {
         let required = SecretRule::Standard.min_bits();
         let bits = key.secret().bits();
         if bits < required {
-            return Err(Error::InvalidSecret(mfa_otp::Error::SecretTooShort { bits, required }));
+            return Err(Error::InvalidSecret(mfa_otp::Error::SecretTooShort {
+                bits,
+                required,
+            }));
         }
         let uri = key.to_uri()?;
         let qr = QrCode::from_uri(&uri)?;

@@ -218,12 +218,22 @@ fn read_parameters(bytes: &[u8]) -> Result<KeyUri, Error> {
         2 => Algorithm::Sha256,
         3 => Algorithm::Sha512,
         4 => return Err(Error::Md5Unsupported),
-        value => return Err(Error::UnsupportedMigrationValue { field: "algorithm", value }),
+        value => {
+            return Err(Error::UnsupportedMigrationValue {
+                field: "algorithm",
+                value,
+            });
+        }
     };
     let digits = match digits {
         0 | 1 => 6,
         2 => 8,
-        value => return Err(Error::UnsupportedMigrationValue { field: "digits", value }),
+        value => {
+            return Err(Error::UnsupportedMigrationValue {
+                field: "digits",
+                value,
+            });
+        }
     };
     let kind = match otp_type {
         0 | 2 => Kind::Totp { period: 30 },
@@ -238,16 +248,19 @@ fn read_parameters(bytes: &[u8]) -> Result<KeyUri, Error> {
     if account.is_empty() {
         return Err(Error::EmptyAccount);
     }
-    Ok(KeyUri::from_parts(secret, kind, issuer, account, algorithm, digits))
+    Ok(KeyUri::from_parts(
+        secret, kind, issuer, account, algorithm, digits,
+    ))
 }
 
 /// `name` may be `issuer:account` (as a Key URI label) or just the account.
 fn split_name(issuer: &str, name: &str) -> (Option<String>, String) {
     if issuer.is_empty() {
         match name.split_once(':') {
-            Some((prefix, account)) if !prefix.is_empty() => {
-                (Some(prefix.to_owned()), account.trim_start_matches(' ').to_owned())
-            }
+            Some((prefix, account)) if !prefix.is_empty() => (
+                Some(prefix.to_owned()),
+                account.trim_start_matches(' ').to_owned(),
+            ),
             _ => (None, name.to_owned()),
         }
     } else {
@@ -268,10 +281,16 @@ fn write_parameters(key: &KeyUri) -> Result<Zeroizing<Vec<u8>>, Error> {
     };
     let (otp_type, counter) = match key.kind() {
         Kind::Totp { period: 30 } => (2, None),
-        Kind::Totp { .. } => return Err(Error::NotExportable("the export format has a 30-second period only")),
+        Kind::Totp { .. } => {
+            return Err(Error::NotExportable(
+                "the export format has a 30-second period only",
+            ));
+        }
         Kind::Hotp { counter } => {
             if i64::try_from(counter).is_err() {
-                return Err(Error::NotExportable("the export format has counters below 2^63 only"));
+                return Err(Error::NotExportable(
+                    "the export format has counters below 2^63 only",
+                ));
             }
             (1, Some(counter))
         }
@@ -283,9 +302,22 @@ fn write_parameters(key: &KeyUri) -> Result<Zeroizing<Vec<u8>>, Error> {
     };
     let secret = key.secret().expose_bytes();
     let issuer = key.issuer().unwrap_or("");
-    let mut out = Zeroizing::new(Vec::with_capacity(secret.len() + key.account().len() + issuer.len() + 48));
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        secret.len() + key.account().len() + 2 * issuer.len() + 48,
+    ));
     put_bytes_field(&mut out, 1, secret);
-    put_bytes_field(&mut out, 2, key.account().as_bytes());
+    // An account that itself starts with `issuer:` would lose that prefix when read back: write it as
+    // `issuer:account` then, which readers split once.
+    let account = key.account();
+    let ambiguous = !issuer.is_empty()
+        && account
+            .strip_prefix(issuer)
+            .is_some_and(|rest| rest.starts_with(':'));
+    if ambiguous {
+        put_bytes_field(&mut out, 2, std::format!("{issuer}:{account}").as_bytes());
+    } else {
+        put_bytes_field(&mut out, 2, account.as_bytes());
+    }
     if !issuer.is_empty() {
         put_bytes_field(&mut out, 3, issuer.as_bytes());
     }
@@ -308,14 +340,21 @@ mod tests {
         assert_eq!(split_name("", "Ex:alice"), (Some("Ex".into()), "alice".into()));
         assert_eq!(split_name("", ":alice"), (None, ":alice".into()));
         assert_eq!(split_name("Ex", "Ex: alice"), (Some("Ex".into()), "alice".into()));
-        assert_eq!(split_name("Ex", "Other:alice"), (Some("Ex".into()), "Other:alice".into()));
+        assert_eq!(
+            split_name("Ex", "Other:alice"),
+            (Some("Ex".into()), "Other:alice".into())
+        );
     }
 
     #[test]
     fn base64_variants() {
         // "\xfb\xff" is "+/8=" in standard and "-_8" in URL-safe base64 (RFC 4648 sections 4 and 5).
         for text in ["+/8=", "+/8", "-_8=", "-_8", " /8"] {
-            assert_eq!(decode_base64(text).as_deref().map(|v| v.as_slice()), Ok(&[0xfb, 0xff][..]), "{text}");
+            assert_eq!(
+                decode_base64(text).as_deref().map(|v| v.as_slice()),
+                Ok(&[0xfb, 0xff][..]),
+                "{text}"
+            );
         }
         assert_eq!(decode_base64("*"), Err(Error::InvalidBase64));
         assert_eq!(decode_base64("A"), Err(Error::InvalidBase64));

@@ -120,7 +120,11 @@ mod tests {
         assert_eq!(buf, [0xac, 0x02]);
         assert!(Reader::new(&[0xff; 10]).varint().is_err());
         assert!(Reader::new(&[0x80]).varint().is_err());
-        assert!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).varint().is_err());
+        assert!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+                .varint()
+                .is_err()
+        );
     }
 
     #[test]

@@ -138,7 +138,11 @@ impl QrCode {
         let mut pixels = Zeroizing::new(Vec::with_capacity(side * side));
         for py in 0..side {
             for px in 0..side {
-                pixels.push(if self.dark_with_margin(px / scale, py / scale) { 0 } else { 255 });
+                pixels.push(if self.dark_with_margin(px / scale, py / scale) {
+                    0
+                } else {
+                    255
+                });
             }
         }
         let mut out = Zeroizing::new(Vec::new());

@@ -12,7 +12,11 @@ use crate::Error;
 /// including space, `:`, `@`, `&`, `+`, `%`, `#`, `?`, `/`, `=` and every non-ASCII byte of the UTF-8
 /// encoding, is percent-encoded, so no reader can mistake it for a delimiter (and `+` is never read as a
 /// space by form decoders such as Python's `parse_qsl`).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// TOTP or HOTP, with the value that only that type has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -328,8 +332,8 @@ impl KeyUri {
         if secret_text.trim().is_empty() {
             return Err(Error::MissingSecret);
         }
-        let secret =
-            Secret::from_base32_with(&secret_text, SecretRule::AllowLegacy80).map_err(Error::InvalidSecret)?;
+        let secret = Secret::from_base32_with(&secret_text, SecretRule::AllowLegacy80)
+            .map_err(Error::InvalidSecret)?;
 
         let issuer = match (label_issuer, params.issuer.filter(|i| !i.is_empty())) {
             (Some(label), Some(param)) if label != param => match conflict {
@@ -339,7 +343,9 @@ impl KeyUri {
             (label, param) => param.or(label),
         };
         let algorithm = match params.algorithm {
-            Some(text) => text.parse::<Algorithm>().map_err(|_| Error::UnsupportedAlgorithm)?,
+            Some(text) => text
+                .parse::<Algorithm>()
+                .map_err(|_| Error::UnsupportedAlgorithm)?,
             None => Algorithm::Sha1,
         };
         let digits = match params.digits {
@@ -348,7 +354,9 @@ impl KeyUri {
         };
         let kind = if is_totp {
             let period = match params.period {
-                Some(text) => parse_uint(&text).filter(|&p| p >= 1).ok_or(Error::InvalidPeriod)?,
+                Some(text) => parse_uint(&text)
+                    .filter(|&p| p >= 1)
+                    .ok_or(Error::InvalidPeriod)?,
                 None => 30,
             };
             Kind::Totp { period }
@@ -497,7 +505,10 @@ pub(crate) fn validate_label(issuer: Option<&str>, account: &str) -> Result<(), 
 /// Format allows both). Spaces after the separator are dropped.
 fn parse_label(label: &str) -> Result<(Option<String>, String), Error> {
     let (issuer, account) = match label.split_once(':') {
-        Some((issuer, account)) => (Some(decode(issuer, false, "label")?), decode(account, false, "label")?),
+        Some((issuer, account)) => (
+            Some(decode(issuer, false, "label")?),
+            decode(account, false, "label")?,
+        ),
         None => {
             let decoded = decode(label, false, "label")?;
             match decoded.split_once(':') {
@@ -544,8 +555,16 @@ impl Params {
                 }
                 Ok(())
             }
-            "issuer" => once(&mut self.issuer, "issuer", decode(value, true, "issuer parameter")?),
-            "algorithm" => once(&mut self.algorithm, "algorithm", decode(value, true, "algorithm")?),
+            "issuer" => once(
+                &mut self.issuer,
+                "issuer",
+                decode(value, true, "issuer parameter")?,
+            ),
+            "algorithm" => once(
+                &mut self.algorithm,
+                "algorithm",
+                decode(value, true, "algorithm")?,
+            ),
             "digits" => once(&mut self.digits, "digits", decode(value, true, "digits")?),
             "period" => once(&mut self.period, "period", decode(value, true, "period")?),
             "counter" => once(&mut self.counter, "counter", decode(value, true, "counter")?),

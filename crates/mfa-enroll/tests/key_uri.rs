@@ -31,14 +31,21 @@ fn published_examples() {
     .unwrap();
     assert_eq!(key.issuer(), Some("ACME Co"));
     assert_eq!(key.account(), "john.doe@email.com");
-    assert_eq!(key.secret().to_base32().as_str(), "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ");
+    assert_eq!(
+        key.secret().to_base32().as_str(),
+        "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
+    );
 
     // "Valid values might include Example:alice@gmail.com, Provider1:Alice%20Smith or
     // Big%20Corporation%3Aalice%40bigco.com".
     for (label, issuer, account) in [
         ("Example:alice@gmail.com", "Example", "alice@gmail.com"),
         ("Provider1:Alice%20Smith", "Provider1", "Alice Smith"),
-        ("Big%20Corporation%3Aalice%40bigco.com", "Big Corporation", "alice@bigco.com"),
+        (
+            "Big%20Corporation%3Aalice%40bigco.com",
+            "Big Corporation",
+            "alice@bigco.com",
+        ),
         // "optional spaces may precede the account name"
         ("Provider1:%20%20Alice", "Provider1", "Alice"),
         ("Provider1: Alice", "Provider1", "Alice"),
@@ -67,7 +74,10 @@ fn hotp_and_parameters() {
     assert_eq!(rfc.to_hotp().unwrap().generate(0).to_string(), "755224");
     // RFC 6238 Appendix B, SHA-1, T = 59 -> 94287082.
     let rfc = KeyUri::parse("otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=8").unwrap();
-    assert_eq!(rfc.to_totp().unwrap().generate(59).unwrap().to_string(), "94287082");
+    assert_eq!(
+        rfc.to_totp().unwrap().generate(59).unwrap().to_string(),
+        "94287082"
+    );
 }
 
 #[test]
@@ -96,7 +106,10 @@ fn lenient_forms_are_read() {
 fn issuer_conflict() {
     let uri = "otpauth://totp/A:x?secret=JBSWY3DPEHPK3PXP&issuer=B";
     assert_eq!(KeyUri::parse(uri), Err(Error::IssuerMismatch));
-    assert_eq!(KeyUri::parse_with(uri, IssuerConflict::Reject), Err(Error::IssuerMismatch));
+    assert_eq!(
+        KeyUri::parse_with(uri, IssuerConflict::Reject),
+        Err(Error::IssuerMismatch)
+    );
     let key = KeyUri::parse_with(uri, IssuerConflict::PreferParameter).unwrap();
     assert_eq!((key.issuer(), key.account()), (Some("B"), "x"));
 }
@@ -122,7 +135,8 @@ fn colons_in_accounts() {
 
 #[test]
 fn reserved_and_non_ascii_characters_are_encoded() {
-    let key = KeyUri::totp(secret("JBSWY3DPEHPK3PXP"), "j d&e+f@g%h#i?j:k/l=m;n,o").with_issuer("Ünïcødé 株式会社 & Co");
+    let key = KeyUri::totp(secret("JBSWY3DPEHPK3PXP"), "j d&e+f@g%h#i?j:k/l=m;n,o")
+        .with_issuer("Ünïcødé 株式会社 & Co");
     let uri = key.to_uri().unwrap();
     assert_eq!(
         uri.as_str(),
@@ -156,7 +170,10 @@ fn malformed_inputs_are_typed_errors() {
     let cases: Vec<(String, Error)> = vec![
         ("".into(), Error::NotOtpauth),
         ("http://totp/a?secret=JBSWY3DPEHPK3PXP".into(), Error::NotOtpauth),
-        ("otpauth:/totp/a?secret=JBSWY3DPEHPK3PXP".into(), Error::NotOtpauth),
+        (
+            "otpauth:/totp/a?secret=JBSWY3DPEHPK3PXP".into(),
+            Error::NotOtpauth,
+        ),
         (format!("otpauth://motp/a?{S}"), Error::UnknownType),
         (format!("otpauth:///a?{S}"), Error::UnknownType),
         ("otpauth://totp".into(), Error::MissingLabel),
@@ -177,10 +194,19 @@ fn malformed_inputs_are_typed_errors() {
         ),
         (
             "otpauth://totp/a?secret=JBSWY3DP".into(),
-            Error::InvalidSecret(mfa_otp::Error::SecretTooShort { bits: 40, required: 80 }),
+            Error::InvalidSecret(mfa_otp::Error::SecretTooShort {
+                bits: 40,
+                required: 80,
+            }),
         ),
-        (format!("otpauth://totp/a?{S}&algorithm=MD5"), Error::UnsupportedAlgorithm),
-        (format!("otpauth://totp/a?{S}&algorithm="), Error::UnsupportedAlgorithm),
+        (
+            format!("otpauth://totp/a?{S}&algorithm=MD5"),
+            Error::UnsupportedAlgorithm,
+        ),
+        (
+            format!("otpauth://totp/a?{S}&algorithm="),
+            Error::UnsupportedAlgorithm,
+        ),
         (format!("otpauth://totp/a?{S}&digits=5"), Error::InvalidDigits),
         (format!("otpauth://totp/a?{S}&digits=11"), Error::InvalidDigits),
         (format!("otpauth://totp/a?{S}&digits=six"), Error::InvalidDigits),
@@ -189,23 +215,62 @@ fn malformed_inputs_are_typed_errors() {
         (format!("otpauth://totp/a?{S}&period=0"), Error::InvalidPeriod),
         (format!("otpauth://totp/a?{S}&period=-30"), Error::InvalidPeriod),
         (format!("otpauth://totp/a?{S}&period=30s"), Error::InvalidPeriod),
-        (format!("otpauth://totp/a?{S}&period=99999999999999999999"), Error::InvalidPeriod),
+        (
+            format!("otpauth://totp/a?{S}&period=99999999999999999999"),
+            Error::InvalidPeriod,
+        ),
         (format!("otpauth://hotp/a?{S}"), Error::MissingCounter),
         (format!("otpauth://hotp/a?{S}&counter=-1"), Error::InvalidCounter),
-        (format!("otpauth://hotp/a?{S}&counter=18446744073709551616"), Error::InvalidCounter),
+        (
+            format!("otpauth://hotp/a?{S}&counter=18446744073709551616"),
+            Error::InvalidCounter,
+        ),
         (format!("otpauth://hotp/a?{S}&counter="), Error::InvalidCounter),
-        (format!("otpauth://totp/a?{S}&{S}"), Error::DuplicateParameter("secret")),
-        (format!("otpauth://totp/a?{S}&issuer=a&issuer=b"), Error::DuplicateParameter("issuer")),
-        (format!("otpauth://totp/a?{S}&digits=6&digits=8"), Error::DuplicateParameter("digits")),
-        (format!("otpauth://totp/a?{S}&period=30&PERIOD=60"), Error::DuplicateParameter("period")),
-        (format!("otpauth://totp/a?{S}&algorithm=SHA1&algorithm=SHA1"), Error::DuplicateParameter("algorithm")),
-        (format!("otpauth://hotp/a?{S}&counter=1&counter=2"), Error::DuplicateParameter("counter")),
-        (format!("otpauth://totp/a%2?{S}"), Error::InvalidPercentEncoding("label")),
-        (format!("otpauth://totp/a%zz?{S}"), Error::InvalidPercentEncoding("label")),
-        (format!("otpauth://totp/a?{S}&issuer=%"), Error::InvalidPercentEncoding("issuer parameter")),
-        ("otpauth://totp/a?secret=%G0".into(), Error::InvalidPercentEncoding("secret")),
+        (
+            format!("otpauth://totp/a?{S}&{S}"),
+            Error::DuplicateParameter("secret"),
+        ),
+        (
+            format!("otpauth://totp/a?{S}&issuer=a&issuer=b"),
+            Error::DuplicateParameter("issuer"),
+        ),
+        (
+            format!("otpauth://totp/a?{S}&digits=6&digits=8"),
+            Error::DuplicateParameter("digits"),
+        ),
+        (
+            format!("otpauth://totp/a?{S}&period=30&PERIOD=60"),
+            Error::DuplicateParameter("period"),
+        ),
+        (
+            format!("otpauth://totp/a?{S}&algorithm=SHA1&algorithm=SHA1"),
+            Error::DuplicateParameter("algorithm"),
+        ),
+        (
+            format!("otpauth://hotp/a?{S}&counter=1&counter=2"),
+            Error::DuplicateParameter("counter"),
+        ),
+        (
+            format!("otpauth://totp/a%2?{S}"),
+            Error::InvalidPercentEncoding("label"),
+        ),
+        (
+            format!("otpauth://totp/a%zz?{S}"),
+            Error::InvalidPercentEncoding("label"),
+        ),
+        (
+            format!("otpauth://totp/a?{S}&issuer=%"),
+            Error::InvalidPercentEncoding("issuer parameter"),
+        ),
+        (
+            "otpauth://totp/a?secret=%G0".into(),
+            Error::InvalidPercentEncoding("secret"),
+        ),
         (format!("otpauth://totp/%C3%28?{S}"), Error::InvalidUtf8("label")),
-        (format!("otpauth://totp/a?{S}&issuer=%FF"), Error::InvalidUtf8("issuer parameter")),
+        (
+            format!("otpauth://totp/a?{S}&issuer=%FF"),
+            Error::InvalidUtf8("issuer parameter"),
+        ),
         (format!("otpauth://totp/A:a?{S}&issuer=B"), Error::IssuerMismatch),
     ];
     for (uri, expected) in cases {
@@ -223,19 +288,41 @@ fn build_refuses_invalid_settings() {
     assert_eq!(key().with_digits(5).to_uri().unwrap_err(), Error::InvalidDigits);
     assert_eq!(key().with_digits(11).to_uri().unwrap_err(), Error::InvalidDigits);
     assert_eq!(key().with_period(0).to_uri().unwrap_err(), Error::InvalidPeriod);
-    assert_eq!(KeyUri::totp(secret("JBSWY3DPEHPK3PXP"), "").to_uri().unwrap_err(), Error::EmptyAccount);
+    assert_eq!(
+        KeyUri::totp(secret("JBSWY3DPEHPK3PXP"), "").to_uri().unwrap_err(),
+        Error::EmptyAccount
+    );
     assert_eq!(key().with_issuer("").issuer(), None);
 }
 
 fn any_algorithm() -> impl Strategy<Value = Algorithm> {
-    prop_oneof![Just(Algorithm::Sha1), Just(Algorithm::Sha256), Just(Algorithm::Sha512)]
+    prop_oneof![
+        Just(Algorithm::Sha1),
+        Just(Algorithm::Sha256),
+        Just(Algorithm::Sha512)
+    ]
 }
 
 /// Text with the characters that break naive encoders, plus arbitrary Unicode.
 fn awkward_text() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
-            prop::sample::select(vec![' ', '&', '+', '@', '%', '#', '?', ':', '/', '=', ';', '~', '\u{e9}', '\u{1f600}']),
+            prop::sample::select(vec![
+                ' ',
+                '&',
+                '+',
+                '@',
+                '%',
+                '#',
+                '?',
+                ':',
+                '/',
+                '=',
+                ';',
+                '~',
+                '\u{e9}',
+                '\u{1f600}'
+            ]),
             any::<char>(),
             prop::char::range('a', 'z'),
         ],
@@ -255,22 +342,24 @@ fn any_key() -> impl Strategy<Value = KeyUri> {
         any::<u64>(),
         prop::option::of("[a-z]{1,8}".prop_map(|s| format!("https://example.com/{s}.png?x=1&y=2"))),
     )
-        .prop_map(|(bytes, issuer, account, algorithm, digits, period, counter, image)| {
-            let secret = Secret::from_bytes_with(&bytes, SecretRule::AllowLegacy80).unwrap();
-            let key = match period {
-                Some(p) => KeyUri::totp(secret, account).with_period(p),
-                None => KeyUri::hotp(secret, account, counter),
-            };
-            let key = key.with_algorithm(algorithm).with_digits(digits);
-            let key = match issuer {
-                Some(i) => key.with_issuer(i),
-                None => key,
-            };
-            match image {
-                Some(i) => key.with_image(i),
-                None => key,
-            }
-        })
+        .prop_map(
+            |(bytes, issuer, account, algorithm, digits, period, counter, image)| {
+                let secret = Secret::from_bytes_with(&bytes, SecretRule::AllowLegacy80).unwrap();
+                let key = match period {
+                    Some(p) => KeyUri::totp(secret, account).with_period(p),
+                    None => KeyUri::hotp(secret, account, counter),
+                };
+                let key = key.with_algorithm(algorithm).with_digits(digits);
+                let key = match issuer {
+                    Some(i) => key.with_issuer(i),
+                    None => key,
+                };
+                match image {
+                    Some(i) => key.with_image(i),
+                    None => key,
+                }
+            },
+        )
 }
 
 proptest! {

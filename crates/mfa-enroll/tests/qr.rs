@@ -15,7 +15,10 @@ fn decode_png(bytes: &[u8]) -> Vec<String> {
     assert_eq!(info.bit_depth, png::BitDepth::Eight);
     let (w, h) = (info.width as usize, info.height as usize);
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
-    img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect()
+    img.detect_grids()
+        .into_iter()
+        .map(|g| g.decode().unwrap().1)
+        .collect()
 }
 
 /// The module matrix, including the quiet zone, straight into rqrr.
@@ -25,15 +28,26 @@ fn decode_matrix(qr: &QrCode) -> Vec<String> {
         let (x, y) = (x / 4, y / 4);
         x >= QUIET_ZONE && y >= QUIET_ZONE && qr.is_dark(x - QUIET_ZONE, y - QUIET_ZONE)
     });
-    img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect()
+    img.detect_grids()
+        .into_iter()
+        .map(|g| g.decode().unwrap().1)
+        .collect()
 }
 
 fn sample_uris() -> Vec<String> {
-    let small = KeyUri::totp(Secret::from_bytes(&[7; 20]).unwrap(), "alice@example.com").with_issuer("Example");
-    let big = KeyUri::hotp(Secret::from_bytes(&[0xa5; 128]).unwrap(), "j d&e+f@g%h#i?j:k Ünïcødé 株式会社", 9)
-        .with_issuer("A very long issuer name & Co")
-        .with_image("https://example.com/a/long/path/to/the/logo.png");
-    vec![small.to_uri().unwrap().as_str().to_owned(), big.to_uri().unwrap().as_str().to_owned()]
+    let small =
+        KeyUri::totp(Secret::from_bytes(&[7; 20]).unwrap(), "alice@example.com").with_issuer("Example");
+    let big = KeyUri::hotp(
+        Secret::from_bytes(&[0xa5; 128]).unwrap(),
+        "j d&e+f@g%h#i?j:k Ünïcødé 株式会社",
+        9,
+    )
+    .with_issuer("A very long issuer name & Co")
+    .with_image("https://example.com/a/long/path/to/the/logo.png");
+    vec![
+        small.to_uri().unwrap().as_str().to_owned(),
+        big.to_uri().unwrap().as_str().to_owned(),
+    ]
 }
 
 #[test]
@@ -53,7 +67,9 @@ fn png_decodes_to_the_uri() {
 fn png_has_the_quiet_zone() {
     let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
     let png = qr.to_png_scaled(2).unwrap();
-    let mut reader = png::Decoder::new(std::io::Cursor::new(&png[..])).read_info().unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&png[..]))
+        .read_info()
+        .unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let side = (qr.width() + 2 * QUIET_ZONE) * 2;
@@ -128,8 +144,13 @@ fn terminal_text_carries_every_module_and_the_quiet_zone() {
                 }
             }
             // And the modules read from the text decode with rqrr.
-            let mut img = rqrr::PreparedImage::prepare_from_bitmap(side * 4, side * 4, |x, y| rows[y / 4][x / 4]);
-            let decoded: Vec<String> = img.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect();
+            let mut img =
+                rqrr::PreparedImage::prepare_from_bitmap(side * 4, side * 4, |x, y| rows[y / 4][x / 4]);
+            let decoded: Vec<String> = img
+                .detect_grids()
+                .into_iter()
+                .map(|g| g.decode().unwrap().1)
+                .collect();
             assert_eq!(decoded, vec![uri.clone()]);
         }
     }
@@ -161,7 +182,10 @@ fn errors_and_redaction() {
     let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
     assert_eq!(qr.to_png_scaled(0).unwrap_err(), Error::InvalidScale);
     assert_eq!(qr.to_png_scaled(65).unwrap_err(), Error::InvalidScale);
-    assert_eq!(format!("{qr:?}"), format!("QrCode {{ width: {}, .. }}", qr.width()));
+    assert_eq!(
+        format!("{qr:?}"),
+        format!("QrCode {{ width: {}, .. }}", qr.width())
+    );
     assert!(!qr.is_dark(qr.width(), 0));
 }
 
@@ -171,7 +195,10 @@ fn enrollment_bundle() {
     let key = KeyUri::parse(e.uri().as_str()).unwrap();
     assert_eq!(&key, e.key());
     assert_eq!(key.secret().bits(), 160);
-    assert_eq!(decode_png(&e.qr().to_png().unwrap()), vec![e.uri().as_str().to_owned()]);
+    assert_eq!(
+        decode_png(&e.qr().to_png().unwrap()),
+        vec![e.uri().as_str().to_owned()]
+    );
     let typed = e.secret_for_typing();
     assert_eq!(typed.split(' ').count(), 8);
     assert!(typed.split(' ').all(|g| g.len() == 4));
@@ -181,8 +208,14 @@ fn enrollment_bundle() {
     let legacy = KeyUri::parse("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
     assert!(matches!(
         Enrollment::for_key(legacy),
-        Err(Error::InvalidSecret(mfa_otp::Error::SecretTooShort { bits: 80, required: 128 }))
+        Err(Error::InvalidSecret(mfa_otp::Error::SecretTooShort {
+            bits: 80,
+            required: 128
+        }))
     ));
     // Two enrollments never share a secret.
-    assert_ne!(Enrollment::generate("a", "b").unwrap().key(), Enrollment::generate("a", "b").unwrap().key());
+    assert_ne!(
+        Enrollment::generate("a", "b").unwrap().key(),
+        Enrollment::generate("a", "b").unwrap().key()
+    );
 }
