@@ -198,8 +198,8 @@ impl Policy {
             match self.config.restricted_methods {
                 RestrictedMethods::Allow => recommendations.push(Recommendation::AddNonRestrictedMethod),
                 RestrictedMethods::RequireAlternative => reasons.push(Reason::NonRestrictedMethodRequired),
-                // Unreachable: no allowed method was handled above.
-                RestrictedMethods::Refuse => reasons.push(Reason::NoAllowedMethod),
+                // Only restricted methods under `Refuse` returned `NoAllowedMethod` above.
+                RestrictedMethods::Refuse => {}
             }
         }
         if user.methods.len() == 1 {
