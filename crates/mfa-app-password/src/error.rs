@@ -71,8 +71,8 @@ pub enum Error {
         /// The configured maximum.
         max: usize,
     },
-    /// The operating system's random number generator failed.
-    #[error("the operating system's random number generator is unavailable")]
+    /// The random number generator failed (the operating system's, or one that yields only rejected bytes).
+    #[error("the random number generator is unavailable or broken")]
     RandomUnavailable,
     /// Argon2 itself failed (for instance, memory could not be allocated).
     #[error("argon2 failed: {0}")]

@@ -148,7 +148,14 @@ impl AppPassword {
         let mut shown = Zeroizing::new(String::with_capacity(format.shown_len()));
         let mut random = Zeroizing::new([0u8; 64]);
         let mut letters = 0;
+        // 64 random bytes give 58.5 letters on average; needing more than 16 rounds for at most 64 letters
+        // means the generator is broken (it yields only rejected bytes), not unlucky.
+        let mut rounds = 0;
         while letters < format.length {
+            rounds += 1;
+            if rounds > 16 {
+                return Err(Error::RandomUnavailable);
+            }
             fill(&mut random[..])?;
             for &b in random.iter() {
                 if letters == format.length {

@@ -2,6 +2,7 @@ use core::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use zeroize::Zeroize;
 
 use crate::{AppPasswordId, Error};
 
@@ -58,8 +59,10 @@ impl TagKey {
         mac.update(TAG_DOMAIN);
         mac.update(id.as_bytes());
         mac.update(password.as_bytes());
-        let out = mac.finalize().into_bytes();
-        u16::from_be_bytes([out[0], out[1]])
+        let mut out = mac.finalize().into_bytes();
+        let tag = u16::from_be_bytes([out[0], out[1]]);
+        out.zeroize();
+        tag
     }
 }
 

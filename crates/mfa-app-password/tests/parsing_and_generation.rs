@@ -169,6 +169,13 @@ fn rejection_sampling_maps_bytes_without_bias() {
     // 0, 27, 54, ..., 216, 9, 36, 63 mod 26 = 0, 1, 2, ..., 11; then 233 and 232 mod 26 = 25, 24.
     assert_eq!(password.expose(), "abcdefg hijklzy");
     assert_eq!(password.letters(), 14);
+
+    // A broken generator that yields only rejected bytes is an error, not an endless loop.
+    let mut broken = Script(vec![255], 0);
+    assert_eq!(
+        AppPassword::generate_with(Format::default(), &mut broken).unwrap_err(),
+        Error::RandomUnavailable
+    );
 }
 
 #[test]
