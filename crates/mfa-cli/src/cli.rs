@@ -1,0 +1,155 @@
+//! What the subcommands share: outcomes, the one-line failure, secrets as typed, code settings, output.
+
+use std::fmt::Display;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use mfa_otp::{Algorithm, Secret, SecretRule};
+use zeroize::Zeroizing;
+
+/// How a subcommand ended when it did not fail.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Exit 0.
+    Done,
+    /// Exit 1: a code did not verify.
+    NotValid,
+}
+
+/// Bad input or an I/O failure: exit 2 with this one-line message on stderr.
+#[derive(Debug)]
+pub(crate) struct Fail(String);
+
+impl Fail {
+    pub(crate) fn new(context: &str, error: impl Display) -> Self {
+        Fail(format!("{context}: {error}"))
+    }
+
+    pub(crate) fn msg(message: impl Into<String>) -> Self {
+        Fail(message.into())
+    }
+
+    pub(crate) fn report(self) -> ExitCode {
+        let line = self.0.replace(['\n', '\r'], " ");
+        let _ = writeln!(io::stderr(), "mfa: {line}");
+        ExitCode::from(2)
+    }
+}
+
+/// Help and version go to stdout with exit 0; every other clap error is one line on stderr, exit 2.
+pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = write!(io::stdout(), "{}", e.render());
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let _ = writeln!(io::stderr(), "mfa: a subcommand is required (see mfa --help)");
+            ExitCode::from(2)
+        }
+        _ => {
+            // The first paragraph of clap's message ("error: ..." plus its indented details), on one line.
+            let rendered = e.render().to_string();
+            let first = rendered.split("\n\n").next().unwrap_or("invalid usage");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(io::stderr(), "mfa: {line} (see mfa --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a base32 secret as people type it, any length of at least one byte (like oathtool); `-` reads
+/// one line from standard input, which keeps it out of the process list and shell history.
+pub(crate) fn read_secret(text: &str) -> Result<Secret, Fail> {
+    let line;
+    let text = if text == "-" {
+        let mut buf = Zeroizing::new(String::new());
+        io::stdin()
+            .lock()
+            .read_line(&mut buf)
+            .map_err(|e| Fail::new("cannot read the secret from standard input", e))?;
+        line = buf;
+        line.trim()
+    } else {
+        text
+    };
+    Secret::from_base32_with(text, SecretRule::AllowAnyLength).map_err(|e| Fail::new("invalid secret", e))
+}
+
+/// `--algorithm` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AlgorithmArg {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl From<AlgorithmArg> for Algorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Sha1 => Algorithm::Sha1,
+            AlgorithmArg::Sha256 => Algorithm::Sha256,
+            AlgorithmArg::Sha512 => Algorithm::Sha512,
+        }
+    }
+}
+
+/// Algorithm, digits and period.
+#[derive(Debug, Args)]
+pub(crate) struct Settings {
+    /// HMAC hash function
+    #[arg(long, value_enum, ignore_case = true, default_value = "sha1")]
+    pub(crate) algorithm: AlgorithmArg,
+    /// Digits per code (6 to 10)
+    #[arg(long, default_value_t = 6)]
+    pub(crate) digits: u8,
+    /// TOTP time step in seconds
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub(crate) period: u64,
+}
+
+/// `--hotp --counter N`, always together.
+#[derive(Debug, Args)]
+pub(crate) struct HotpArgs {
+    /// Counter-based HOTP (RFC 4226) instead of TOTP; needs --counter
+    #[arg(long, requires = "counter")]
+    pub(crate) hotp: bool,
+    /// The HOTP counter
+    #[arg(long, requires = "hotp", value_name = "N")]
+    pub(crate) counter: Option<u64>,
+}
+
+/// Writes to standard output.
+pub(crate) fn print(bytes: &[u8]) -> Result<(), Fail> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Fail::new("cannot write to standard output", e))
+}
+
+/// Writes `bytes` to `path` (or standard output when `None`). Files are created readable by their owner
+/// only, because what this tool writes contains secrets.
+pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8], binary: bool) -> Result<(), Fail> {
+    let Some(path) = path else {
+        if binary && io::stdout().is_terminal() {
+            return Err(Fail::msg(
+                "refusing to write binary data to a terminal; use --output FILE",
+            ));
+        }
+        return print(bytes);
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let context = || format!("cannot write {}", path.display());
+    let mut file = options.open(path).map_err(|e| Fail::new(&context(), e))?;
+    file.write_all(bytes).map_err(|e| Fail::new(&context(), e))
+}
