@@ -122,12 +122,12 @@ impl QrCode {
         out
     }
 
-    /// A greyscale PNG with [`DEFAULT_PNG_SCALE`] pixels per module.
+    /// A black-and-white PNG (1-bit greyscale) with [`DEFAULT_PNG_SCALE`] pixels per module.
     pub fn to_png(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
         self.to_png_scaled(DEFAULT_PNG_SCALE)
     }
 
-    /// A greyscale PNG with `scale` (1 to 64) pixels per module.
+    /// A black-and-white PNG (1-bit greyscale) with `scale` (1 to 64) pixels per module.
     pub fn to_png_scaled(&self, scale: u32) -> Result<Zeroizing<Vec<u8>>, Error> {
         if !(1..=64).contains(&scale) {
             return Err(Error::InvalidScale);
@@ -135,21 +135,22 @@ impl QrCode {
         let scale = scale as usize;
         let side = self.full_width() * scale;
         let side_u32 = u32::try_from(side).map_err(|_| Error::Png)?;
-        let mut pixels = Zeroizing::new(Vec::with_capacity(side * side));
+        // One bit per pixel (1 = white), rows padded to whole bytes (PNG, ISO/IEC 15948, bit depth 1).
+        let row_bytes = side.div_ceil(8);
+        let mut pixels = Zeroizing::new(std::vec![0u8; row_bytes * side]);
         for py in 0..side {
+            let row = &mut pixels[py * row_bytes..(py + 1) * row_bytes];
             for px in 0..side {
-                pixels.push(if self.dark_with_margin(px / scale, py / scale) {
-                    0
-                } else {
-                    255
-                });
+                if !self.dark_with_margin(px / scale, py / scale) {
+                    row[px / 8] |= 0x80 >> (px % 8);
+                }
             }
         }
         let mut out = Zeroizing::new(Vec::new());
         {
             let mut encoder = png::Encoder::new(&mut *out, side_u32, side_u32);
             encoder.set_color(png::ColorType::Grayscale);
-            encoder.set_depth(png::BitDepth::Eight);
+            encoder.set_depth(png::BitDepth::One);
             let mut writer = encoder.write_header().map_err(|_| Error::Png)?;
             writer.write_image_data(&pixels).map_err(|_| Error::Png)?;
             writer.finish().map_err(|_| Error::Png)?;

@@ -96,7 +96,8 @@ pub struct KeyUri {
     image: Option<String>,
 }
 
-/// A URI that contains a secret: zeroized on drop, and `Debug` shows only its length.
+/// A URI that contains a secret: zeroized on drop, `Debug` shows only its length, and it has no `==`
+/// (compare the parsed [`KeyUri`]s, whose secrets compare in constant time).
 ///
 /// Read it with [`as_str`](Self::as_str) where it must go (a QR code, a response to the enrolling user);
 /// never log it.
@@ -110,7 +111,7 @@ pub struct KeyUri {
 /// assert!(format!("{uri:?}").starts_with("SecretUri { len: "));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SecretUri(Zeroizing<String>);
 
 impl SecretUri {

@@ -7,10 +7,13 @@ use mfa_otp::Secret;
 
 /// Reads a greyscale PNG and decodes the QR codes in it.
 fn decode_png(bytes: &[u8]) -> Vec<String> {
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
+    // Stored as 1-bit greyscale, expanded to 8 bits by the decoder.
+    assert_eq!(reader.info().bit_depth, png::BitDepth::One);
     assert_eq!(info.color_type, png::ColorType::Grayscale);
     assert_eq!(info.bit_depth, png::BitDepth::Eight);
     let (w, h) = (info.width as usize, info.height as usize);
@@ -67,9 +70,9 @@ fn png_decodes_to_the_uri() {
 fn png_has_the_quiet_zone() {
     let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
     let png = qr.to_png_scaled(2).unwrap();
-    let mut reader = png::Decoder::new(std::io::Cursor::new(&png[..]))
-        .read_info()
-        .unwrap();
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(&png[..]));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let side = (qr.width() + 2 * QUIET_ZONE) * 2;
