@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod app_password;
 mod cli;
 mod migration;
 mod otp;
@@ -41,6 +42,9 @@ enum Command {
     /// Reads or writes authenticator exports (otpauth-migration://offline?data=...)
     #[command(subcommand)]
     Migration(migration::MigrationCommand),
+    /// App passwords for mail clients that cannot do MFA: new, hash, verify
+    #[command(subcommand)]
+    AppPassword(app_password::AppPasswordCommand),
 }
 
 fn run(command: Command) -> Result<Outcome, Fail> {
@@ -51,6 +55,7 @@ fn run(command: Command) -> Result<Outcome, Fail> {
         Command::Uri(command) => uri::run(command),
         Command::Qr(args) => qr::run(args),
         Command::Migration(command) => migration::run(command),
+        Command::AppPassword(command) => app_password::run(command),
     }
 }
 
