@@ -7,10 +7,16 @@ use libfuzzer_sys::fuzz_target;
 use mfa_app_password::{Argon2Hash, Argon2Params, Hasher, Limits, normalize};
 
 // Small limits keep each argon2 run in the fuzzer under a millisecond.
-const LIMITS: Limits = Limits { max_m_kib: 64, max_t: 2, max_p: 2 };
+const LIMITS: Limits = Limits {
+    max_m_kib: 64,
+    max_t: 2,
+    max_p: 2,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // The first line is the typed password, the rest the PHC string.
     let (typed, phc) = text.split_once('\n').unwrap_or((text, text));
 
@@ -24,10 +30,15 @@ fuzz_target!(|data: &[u8]| {
     match Argon2Hash::parse(phc, &LIMITS) {
         Ok(parsed) => {
             let encoded = parsed.to_string();
-            assert_eq!(Argon2Hash::parse(&encoded, &LIMITS).expect("re-encoding parses"), parsed);
+            assert_eq!(
+                Argon2Hash::parse(&encoded, &LIMITS).expect("re-encoding parses"),
+                parsed
+            );
             let p = parsed.params();
             assert!(p.m_kib <= 64 && p.t <= 2 && p.p <= 2);
-            let verified = hasher.verify(typed, phc).expect("a parsed string verifies without error");
+            let verified = hasher
+                .verify(typed, phc)
+                .expect("a parsed string verifies without error");
             let _ = hasher.needs_rehash(phc).expect("a parsed string is judged");
             if verified {
                 assert!(normalize(typed).is_some());

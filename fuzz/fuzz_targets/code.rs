@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use mfa_otp::Code;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(code) = Code::parse(text) {
         let printed = code.to_string();
         assert_eq!(printed.len(), usize::from(code.digits()));

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use mfa_enroll::{IssuerConflict, KeyUri};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     for conflict in [IssuerConflict::Reject, IssuerConflict::PreferParameter] {
         if let Ok(key) = KeyUri::parse_with(text, conflict) {
             if let Ok(uri) = key.to_uri() {

@@ -9,7 +9,10 @@ use mfa_policy::{Action, DeviceState, Policy, SignInContext, UnixTime, UserState
 fuzz_target!(|data: &[u8]| {
     if let Ok(policy) = serde_json::from_slice::<Policy>(data) {
         let text = serde_json::to_string(&policy).expect("a policy serialises");
-        assert_eq!(serde_json::from_str::<Policy>(&text).expect("and reads back"), policy);
+        assert_eq!(
+            serde_json::from_str::<Policy>(&text).expect("and reads back"),
+            policy
+        );
     }
     let Ok((policy, user, device, context, now)) =
         serde_json::from_slice::<(Policy, UserState, DeviceState, SignInContext, UnixTime)>(data)
@@ -17,6 +20,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let decision = policy.decide(&user, &device, &context, now);
-    let most = decision.reasons.iter().map(|r| r.action()).max().unwrap_or(Action::Allow);
+    let most = decision
+        .reasons
+        .iter()
+        .map(|r| r.action())
+        .max()
+        .unwrap_or(Action::Allow);
     assert_eq!(decision.action, most);
 });
