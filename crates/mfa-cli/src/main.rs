@@ -18,7 +18,7 @@ use crate::cli::{Fail, Outcome};
 #[command(
     name = "mfa",
     version,
-    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports",
+    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports, app passwords",
     after_help = "Exit status: 0 ok, 1 verification failed, 2 bad input or usage."
 )]
 struct Cli {
