@@ -58,34 +58,50 @@ fn padded_key<const B: usize, D: Digest>(key: &[u8]) -> [u8; B] {
     block
 }
 
-fn xor_block<const B: usize>(key: &[u8; B], pad: u8) -> [u8; B] {
-    let mut out = *key;
-    out.iter_mut().for_each(|b| *b ^= pad);
-    out
-}
-
 impl KeyedMac {
     pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Self {
         match algorithm {
             Algorithm::Sha1 => {
-                let (inner, outer) = keyed_states::<64, sha1::Sha1, _>(key, SHA1_IV, |s, b| {
-                    sha1_compress(s, core::slice::from_ref(b))
+                let mut block = padded_key::<64, sha1::Sha1>(key);
+                #[cfg(target_arch = "x86_64")]
+                let fast = crate::sha1_x86::keyed_states(&block);
+                #[cfg(not(target_arch = "x86_64"))]
+                let fast = None;
+                let (inner, outer) = fast.unwrap_or_else(|| {
+                    keyed_states(&mut block, SHA1_IV, |s, b| {
+                        sha1_compress(s, core::slice::from_ref(b))
+                    })
                 });
+                block.zeroize();
                 KeyedMac::Sha1 { inner, outer }
             }
             Algorithm::Sha256 => {
-                let (inner, outer) = keyed_states::<64, sha2::Sha256, _>(key, SHA256_IV, |s, b| {
+                let mut block = padded_key::<64, sha2::Sha256>(key);
+                let (inner, outer) = keyed_states(&mut block, SHA256_IV, |s, b| {
                     compress256(s, core::slice::from_ref(b))
                 });
+                block.zeroize();
                 KeyedMac::Sha256 { inner, outer }
             }
             Algorithm::Sha512 => {
-                let (inner, outer) = keyed_states::<128, sha2::Sha512, _>(key, SHA512_IV, |s, b| {
+                let mut block = padded_key::<128, sha2::Sha512>(key);
+                let (inner, outer) = keyed_states(&mut block, SHA512_IV, |s, b| {
                     compress512(s, core::slice::from_ref(b))
                 });
+                block.zeroize();
                 KeyedMac::Sha512 { inner, outer }
             }
         }
+    }
+
+    /// The SHA-1 key states through the portable path, for tests against the interleaved one.
+    #[cfg(test)]
+    fn new_portable_sha1(key: &[u8]) -> Self {
+        let mut block = padded_key::<64, sha1::Sha1>(key);
+        let (inner, outer) = keyed_states(&mut block, SHA1_IV, |s, b| {
+            sha1_compress(s, core::slice::from_ref(b))
+        });
+        KeyedMac::Sha1 { inner, outer }
     }
 
     pub(crate) fn algorithm(&self) -> Algorithm {
@@ -208,21 +224,18 @@ fn lanes<S: Copy, const B: usize>(
     out
 }
 
-/// Chaining states after one compression of `key ^ ipad` and of `key ^ opad`.
-fn keyed_states<const B: usize, D: Digest, S: Copy>(
-    key: &[u8],
+/// Chaining states after one compression of `key ^ ipad` and of `key ^ opad`; leaves `padded_key` XORed.
+fn keyed_states<const B: usize, S: Copy>(
+    padded_key: &mut [u8; B],
     iv: S,
     compress: impl Fn(&mut S, &[u8; B]),
 ) -> (S, S) {
-    let mut block = padded_key::<B, D>(key);
-    let mut ipad = xor_block(&block, 0x36);
-    let mut opad = xor_block(&block, 0x5c);
+    // XOR in place, so only the caller's one block of key material needs wiping.
     let (mut inner, mut outer) = (iv, iv);
-    compress(&mut inner, &ipad);
-    compress(&mut outer, &opad);
-    block.zeroize();
-    ipad.zeroize();
-    opad.zeroize();
+    padded_key.iter_mut().for_each(|b| *b ^= 0x36);
+    compress(&mut inner, padded_key);
+    padded_key.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
+    compress(&mut outer, padded_key);
     (inner, outer)
 }
 
@@ -305,6 +318,14 @@ mod tests {
             for len in (0..=300).step_by(7).chain([63, 64, 65, 127, 128, 129]) {
                 let key: [u8; 300] = core::array::from_fn(|i| (i * 31 + len) as u8);
                 let mac = KeyedMac::new(algorithm, &key[..len]);
+                if algorithm == Algorithm::Sha1 {
+                    let (KeyedMac::Sha1 { inner: a, outer: b }, KeyedMac::Sha1 { inner: c, outer: d }) =
+                        (&mac, &KeyedMac::new_portable_sha1(&key[..len]))
+                    else {
+                        unreachable!()
+                    };
+                    assert_eq!((a, b), (c, d));
+                }
                 for counter in [0, 1, 0x1234_5678_9abc_def0, u64::MAX] {
                     assert_eq!(mac.truncated(counter), reference(algorithm, &key[..len], counter));
                 }

@@ -35,6 +35,47 @@ pub(crate) fn truncated_lanes(
     Some(unsafe { dispatch(inner, outer, first, count) })
 }
 
+/// HMAC-SHA-1's inner and outer chaining states for a key already padded to one block (RFC 2104): the
+/// `ipad` and `opad` compressions side by side. `None` when this CPU lacks the SHA extensions.
+#[allow(unsafe_code)]
+pub(crate) fn keyed_states(padded_key: &[u8; 64]) -> Option<([u32; 5], [u32; 5])> {
+    if !sha_extensions::get() {
+        return None;
+    }
+    // SAFETY: `keyed` only requires the CPU features sha, sse2, ssse3 and sse4.1, detected just above.
+    Some(unsafe { keyed(padded_key) })
+}
+
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn keyed(padded_key: &[u8; 64]) -> ([u32; 5], [u32; 5]) {
+    let mut words = [0u32; 16];
+    for (word, bytes) in words.iter_mut().zip(padded_key.chunks_exact(4)) {
+        *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    }
+    let block = |pad: u32| -> [__m128i; 4] {
+        core::array::from_fn(|i| {
+            let w = |j: usize| (words[4 * i + j] ^ pad) as i32;
+            _mm_set_epi32(w(0), w(1), w(2), w(3))
+        })
+    };
+    let iv = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let [inner, outer] = compress::<2>(load(&iv), &[block(0x3636_3636), block(0x5c5c_5c5c)]);
+    zeroize::Zeroize::zeroize(&mut words);
+    (store(inner), store(outer))
+}
+
+#[inline]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn store(state: State) -> [u32; 5] {
+    [
+        _mm_extract_epi32(state.abcd, 3) as u32,
+        _mm_extract_epi32(state.abcd, 2) as u32,
+        _mm_extract_epi32(state.abcd, 1) as u32,
+        _mm_extract_epi32(state.abcd, 0) as u32,
+        _mm_extract_epi32(state.e, 3) as u32,
+    ]
+}
+
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 fn dispatch(inner: &[u32; 5], outer: &[u32; 5], first: u64, count: usize) -> [u32; LANES] {
     match count {
@@ -85,14 +126,7 @@ fn hmac<const L: usize>(inner: &[u32; 5], outer: &[u32; 5], first: u64) -> [u32;
     let macs = compress::<L>(load(outer), &blocks);
     let mut out = [0u32; LANES];
     for (value, mac) in out.iter_mut().zip(macs.iter()) {
-        let words = [
-            _mm_extract_epi32(mac.abcd, 3) as u32,
-            _mm_extract_epi32(mac.abcd, 2) as u32,
-            _mm_extract_epi32(mac.abcd, 1) as u32,
-            _mm_extract_epi32(mac.abcd, 0) as u32,
-            _mm_extract_epi32(mac.e, 3) as u32,
-        ];
-        *value = crate::mac::truncate_words32(&words);
+        *value = crate::mac::truncate_words32(&store(*mac));
     }
     out
 }
