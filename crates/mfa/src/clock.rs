@@ -1,0 +1,73 @@
+use core::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mfa_policy::UnixTime;
+
+/// Where `mfa` gets the time: the only way it reads a clock.
+///
+/// Use [`SystemClock`] in production and [`ManualClock`] in tests.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant, whole seconds.
+    fn now(&self) -> UnixTime;
+}
+
+/// The operating system's wall clock.
+///
+/// ```
+/// use mfa::{Clock, SystemClock};
+/// assert!(SystemClock.now().as_secs() > 1_600_000_000);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+        };
+        UnixTime::from_secs(secs)
+    }
+}
+
+/// A clock that moves only when told: for tests and benchmarks.
+///
+/// ```
+/// use mfa::{Clock, ManualClock, UnixTime};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// clock.advance(Duration::from_secs(30));
+/// assert_eq!(clock.now(), UnixTime::from_secs(1_700_000_030));
+/// clock.set(UnixTime::from_secs(5));
+/// assert_eq!(clock.now().as_secs(), 5);
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: UnixTime) -> Self {
+        ManualClock(AtomicI64::new(now.as_secs()))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now: UnixTime) {
+        self.0.store(now.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `by` (whole seconds).
+    pub fn advance(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+            Some(t.saturating_add(secs))
+        });
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}

@@ -1,0 +1,146 @@
+use mfa_policy::{Reason, UnixTime};
+
+use crate::{DeliveryError, KeyId};
+
+/// Everything that can go wrong in `mfa`.
+///
+/// A code, recovery code or app password that does not verify is [`Error::Rejected`], one opaque
+/// outcome: wrong, expired, already used, or no challenge outstanding all look the same to the caller
+/// (the events tell the host more).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The code, recovery code or app password did not verify.
+    #[error("verification failed")]
+    Rejected,
+    /// Too many failed verifications: none is accepted before `until`.
+    #[error("too many failed attempts: verification is locked until {until} (Unix time)")]
+    Locked {
+        /// When the lock ends.
+        until: UnixTime,
+    },
+    /// The action needs a fresh second-factor verification first (step-up).
+    #[error("this action needs a fresh verification")]
+    StepUpRequired,
+    /// The policy does not allow this (blocked, suspicious activity reported, legacy client refused,
+    /// method not accepted, MFA disabled for app passwords).
+    #[error("not allowed: {0}")]
+    NotAllowed(Reason),
+    /// The method cannot do this (a voice-only phone asked for SMS, an app asked to send a code).
+    #[error("this method does not support {what}")]
+    Unsupported {
+        /// What was asked.
+        what: &'static str,
+    },
+    /// A per-user limit was reached.
+    #[error("at most {max} {what} per user")]
+    LimitReached {
+        /// What is limited.
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// Too many phone codes were sent recently to this user or number.
+    #[error("too many codes were sent recently; try again later")]
+    ResendLimited,
+    /// No such method, device, app password or pending enrollment for this user.
+    #[error("no such {what}")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+    },
+    /// A user id that is empty, too long or has control characters.
+    #[error("invalid user id: {reason}")]
+    InvalidUserId {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A method, device or app-password id that is not 32 hexadecimal digits.
+    #[error("invalid id: expected 32 hexadecimal digits")]
+    InvalidId,
+    /// A phone number that is not E.164.
+    #[error("invalid phone number: {reason}")]
+    InvalidPhoneNumber {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A code that is not 6 to 10 digits (or, for recovery codes, not the recovery-code format).
+    #[error("invalid code format: {reason}")]
+    InvalidCode {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A name that is empty, longer than 100 characters or has control characters.
+    #[error("invalid name: {reason}")]
+    InvalidName {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A remembered-device token that is not one this crate issued.
+    #[error("invalid device token")]
+    InvalidToken,
+    /// A configuration value out of range.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// Which setting and why.
+        reason: &'static str,
+    },
+    /// A key of the wrong length or a key ring with duplicate ids.
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A stored secret names a key the key ring does not have.
+    #[error("the key ring has no key {id}")]
+    UnknownKey {
+        /// The key id stored with the secret.
+        id: KeyId,
+    },
+    /// A stored secret did not decrypt: altered, or copied from another user or method.
+    #[error("a stored secret failed to decrypt")]
+    Decrypt,
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator is unavailable")]
+    RandomUnavailable,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The phone provider failed.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    /// From mfa-otp (parameters of a stored credential).
+    #[error(transparent)]
+    Otp(#[from] mfa_otp::Error),
+    /// From mfa-enroll (URI or QR code).
+    #[error(transparent)]
+    Enroll(#[from] mfa_enroll::Error),
+    /// From mfa-app-password.
+    #[error(transparent)]
+    AppPassword(#[from] mfa_app_password::Error),
+    /// From mfa-policy (configuration).
+    #[error(transparent)]
+    Policy(#[from] mfa_policy::Error),
+}
+
+/// A [`Store`](crate::Store) failure. Backends wrap their own errors in [`StoreError::Backend`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database or its connection failed.
+    #[error("store backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// A stored record could not be read back.
+    #[error("a stored record is malformed: {0}")]
+    Corrupt(String),
+    /// A record with this id exists already.
+    #[error("a record with this id exists already")]
+    Duplicate,
+}
+
+impl StoreError {
+    /// Wraps a backend's error.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(error))
+    }
+}

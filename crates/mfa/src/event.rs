@@ -1,0 +1,258 @@
+use core::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mfa_app_password::AppPasswordId;
+use mfa_policy::{MfaState, UnixTime};
+use serde::Serialize;
+
+use crate::{Channel, DeviceId, MessageId, MethodId, MethodKind, UserId};
+
+/// A security event: who, when, what. It never carries a secret, a code, a token or a phone number.
+///
+/// Serialises to JSON as `{"user": "...", "at": 1700000000, "kind": "verification_failed", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Event {
+    /// The user it concerns.
+    pub user: UserId,
+    /// When it happened (from the service's [`Clock`](crate::Clock)).
+    pub at: UnixTime,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// An event of `user` at `at`.
+    pub fn new(user: UserId, at: UnixTime, kind: EventKind) -> Self {
+        Event { user, at, kind }
+    }
+}
+
+/// Which factor a verification used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    /// A code from an authenticator app.
+    AuthenticatorApp,
+    /// A code sent by SMS or voice.
+    Phone,
+    /// A recovery code.
+    RecoveryCode,
+    /// An app password of a legacy client.
+    AppPassword,
+}
+
+/// Whose sessions were revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedBy {
+    /// The user ("sign out everywhere").
+    User,
+    /// An administrator.
+    Admin,
+}
+
+/// What happened. Serialised with a `kind` tag in `snake_case`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// An administrator set the MFA state.
+    MfaStateChanged {
+        /// The new state.
+        state: MfaState,
+    },
+    /// An administrator removed every method: the user registers again at the next sign-in.
+    ReregistrationRequired,
+    /// A method was registered.
+    MethodAdded {
+        /// Its id.
+        method: MethodId,
+        /// Its kind.
+        method_kind: MethodKind,
+    },
+    /// A method was removed.
+    MethodRemoved {
+        /// Its id.
+        method: MethodId,
+        /// Its kind.
+        method_kind: MethodKind,
+    },
+    /// The default method changed.
+    DefaultMethodChanged {
+        /// The new default.
+        method: MethodId,
+    },
+    /// A code was sent by SMS or voice.
+    ChallengeSent {
+        /// The phone method.
+        method: MethodId,
+        /// SMS or voice.
+        channel: Channel,
+        /// The provider's message id.
+        message_id: MessageId,
+    },
+    /// A verification succeeded.
+    VerificationSucceeded {
+        /// The factor.
+        factor: Factor,
+        /// The method, for apps and phones.
+        method: Option<MethodId>,
+    },
+    /// A verification failed.
+    VerificationFailed {
+        /// The factor.
+        factor: Factor,
+        /// Consecutive failures so far, this one included.
+        failures: u32,
+    },
+    /// A code that was already used (an accepted TOTP step or older) was presented again.
+    ReplayRefused {
+        /// The method.
+        method: MethodId,
+    },
+    /// Verification is locked after too many failures (emitted when a failure starts or extends the lock).
+    LockedOut {
+        /// When the lock ends.
+        until: UnixTime,
+        /// Consecutive failures so far.
+        failures: u32,
+    },
+    /// An app password was created.
+    AppPasswordCreated {
+        /// Its id.
+        id: AppPasswordId,
+    },
+    /// An app password verified for a legacy client.
+    AppPasswordUsed {
+        /// Its id.
+        id: AppPasswordId,
+    },
+    /// An app password was revoked.
+    AppPasswordRevoked {
+        /// Its id.
+        id: AppPasswordId,
+    },
+    /// Every app password of the user was deleted.
+    AllAppPasswordsRevoked {
+        /// How many there were.
+        count: usize,
+    },
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesGenerated {
+        /// Codes in the set.
+        count: usize,
+    },
+    /// A recovery code was redeemed.
+    RecoveryCodeUsed {
+        /// Codes left.
+        remaining: usize,
+    },
+    /// A device was remembered ("don't ask again").
+    DeviceRemembered {
+        /// Its id.
+        device: DeviceId,
+    },
+    /// A remembered device was forgotten.
+    DeviceForgotten {
+        /// Its id.
+        device: DeviceId,
+    },
+    /// Sessions and remembered devices were revoked.
+    SessionsRevoked {
+        /// By the user or an administrator.
+        by: RevokedBy,
+        /// Remembered devices forgotten with them.
+        devices: usize,
+    },
+    /// The user reported a sign-in or prompt they did not start.
+    SuspiciousActivityReported {
+        /// Whether prompts stop until an administrator clears it.
+        prompts_blocked: bool,
+    },
+    /// An administrator cleared a suspicious-activity report.
+    SuspiciousActivityCleared,
+    /// TOTP secrets were re-sealed under the current key.
+    SecretsReencrypted {
+        /// How many.
+        count: usize,
+    },
+}
+
+/// Receives security events: the host decides to log, e-mail or alert.
+///
+/// `emit` is synchronous and called inline, so keep it fast (queue slow work). Events carry no
+/// secrets, so any sink may keep them.
+pub trait EventSink: Send + Sync + fmt::Debug {
+    /// Takes one event.
+    fn emit(&self, event: &Event);
+}
+
+/// Logs each event with `tracing` at INFO, target `mfa::event`, as JSON.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingEventSink;
+
+impl EventSink for TracingEventSink {
+    fn emit(&self, event: &Event) {
+        match serde_json::to_string(event) {
+            Ok(json) => tracing::info!(target: "mfa::event", user = %event.user, "{json}"),
+            Err(_) => tracing::info!(target: "mfa::event", user = %event.user, ?event.kind),
+        }
+    }
+}
+
+/// Drops every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn emit(&self, _event: &Event) {}
+}
+
+/// For tests: keeps every event in memory. Clones share the same list.
+///
+/// ```
+/// use mfa::{Event, EventKind, EventSink, RecordingEventSink, UnixTime, UserId};
+///
+/// let events = RecordingEventSink::new();
+/// let user = UserId::new("u1")?;
+/// events.emit(&Event::new(user, UnixTime::from_secs(0), EventKind::SuspiciousActivityCleared));
+/// assert_eq!(events.events().len(), 1);
+/// # Ok::<(), mfa::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RecordingEventSink {
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl RecordingEventSink {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event so far, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The kinds of every event so far, oldest first.
+    pub fn kinds(&self) -> Vec<EventKind> {
+        self.events().into_iter().map(|e| e.kind).collect()
+    }
+
+    /// Forgets every event.
+    pub fn clear(&self) {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+impl EventSink for RecordingEventSink {
+    fn emit(&self, event: &Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event.clone());
+    }
+}

@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod delivery;
+mod error;
+mod event;
+mod ids;
+mod keys;
+mod record;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::{
+    Channel, DeliveryError, DevPhoneDelivery, MessageId, MessagePurpose, PhoneDelivery, PhoneMessage,
+    PhoneNumber, RecordingPhoneDelivery, SentMessage,
+};
+pub use error::{Error, StoreError};
+pub use event::{
+    Event, EventKind, EventSink, Factor, NoEvents, RecordingEventSink, RevokedBy, TracingEventSink,
+};
+pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
+pub use keys::{KEY_BYTES, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
+pub use record::{
+    Attempt, Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge,
+    PhoneKind, SendLimit, ThrottleRule, ThrottleState, UserRecord,
+};
+pub use store::Store;
+
+// The core types that appear in this crate's API.
+pub use mfa_app_password::{AppPasswordId, AppPasswordRecord};
+pub use mfa_otp::{TotpParams, Window};
+pub use mfa_policy::{
+    Action, Decision, DeviceState, Method, MfaState, Policy, PolicyConfig, Reason, Recommendation,
+    SensitiveAction, SignInContext, UnixTime,
+};
