@@ -2,11 +2,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod delivery;
 mod error;
 mod event;
 mod ids;
 mod keys;
+mod memory;
 mod record;
 mod store;
 
@@ -21,6 +25,7 @@ pub use event::{
 };
 pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
 pub use keys::{KEY_BYTES, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
+pub use memory::MemoryStore;
 pub use record::{
     Attempt, Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge,
     PhoneKind, SendLimit, ThrottleRule, ThrottleState, UserRecord,
