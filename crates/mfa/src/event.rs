@@ -104,8 +104,9 @@ pub enum EventKind {
     VerificationFailed {
         /// The factor.
         factor: Factor,
-        /// Consecutive failures so far, this one included.
-        failures: u32,
+        /// Consecutive failures so far, this one included; `None` for app passwords, which are not
+        /// counted.
+        failures: Option<u32>,
     },
     /// A code that was already used (an accepted TOTP step or older) was presented again.
     ReplayRefused {

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+mod config;
 #[cfg(feature = "conformance")]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
@@ -11,10 +12,13 @@ mod event;
 mod ids;
 mod keys;
 mod memory;
+mod outcome;
 mod record;
+mod service;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, MAX_PHONE_CODE_TTL};
 pub use delivery::{
     Channel, DeliveryError, DevPhoneDelivery, MessageId, MessagePurpose, PhoneDelivery, PhoneMessage,
     PhoneNumber, RecordingPhoneDelivery, SentMessage,
@@ -26,10 +30,15 @@ pub use event::{
 pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
 pub use keys::{KEY_BYTES, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
 pub use memory::MemoryStore;
+pub use outcome::{
+    AppEnrollment, Challenge, CodeSent, DeviceToken, MethodSummary, NewAppPassword, RecoveryCodes,
+    RememberedDevice, SignIn, Verified,
+};
 pub use record::{
     Attempt, Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge,
     PhoneKind, SendLimit, ThrottleRule, ThrottleState, UserRecord,
 };
+pub use service::{MAX_NAME_CHARS, Mfa};
 pub use store::Store;
 
 // The core types that appear in this crate's API.

@@ -1,0 +1,127 @@
+use std::time::Duration;
+
+use mfa_otp::Window;
+use mfa_policy::Policy;
+use serde::{Deserialize, Serialize};
+
+use crate::record::secs;
+use crate::{Error, SendLimit, ThrottleRule};
+
+/// The longest a phone code may live: 10 minutes.
+pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
+
+/// Everything configurable, serde-friendly for a configuration file. Keys are passed separately
+/// ([`KeyRing`](crate::KeyRing), [`TagSecret`](crate::TagSecret)); they are never serialised.
+///
+/// Every field has a default; [`Mfa::new`](crate::Mfa::new) validates the whole.
+///
+/// | setting | default | bounds, source |
+/// |---|---|---|
+/// | `policy` | [`Policy::hosted_suite`] | see mfa-policy |
+/// | `throttle` | 5 free attempts, then 30 s doubling to 1 h | 1 to 100 free attempts (NIST SP 800-63B 5.2.2) |
+/// | `totp_window` | one step behind and ahead | at most 2 each way (RFC 6238 section 5.2 recommends 1) |
+/// | `phone_code_digits` | 6 | 6 to 8 (NIST SP 800-63B 5.1.3.1: at least 6 digits) |
+/// | `phone_code_ttl_secs` | 300 | 60 to 600 |
+/// | `phone_sends` | 5 per user, 10 per number in 15 min, 30 s apart | at least 1 each |
+/// | `enrollment_ttl_secs` | 900 | 60 to 3600 |
+/// | `max_authenticator_apps` | 5 | 1 to 20 |
+/// | `recovery_codes` | 10 | 1 to 50 |
+/// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
+/// | `suspicious_report_blocks_prompts` | `true` | |
+///
+/// ```
+/// use mfa::Config;
+///
+/// let config: Config = serde_json::from_str(r#"{ "issuer": "Example", "phone_code_ttl_secs": 120 }"#)?;
+/// assert_eq!(config.phone_code_ttl.as_secs(), 120);
+/// assert_eq!(config.max_authenticator_apps, 5);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The service's name, shown in authenticator apps and in texts ("Example").
+    pub issuer: String,
+    /// When to ask for a second factor.
+    pub policy: Policy,
+    /// Throttling of failed verifications.
+    pub throttle: ThrottleRule,
+    /// TOTP steps accepted around the current one.
+    pub totp_window: Window,
+    /// Digits of phone codes.
+    pub phone_code_digits: u8,
+    /// How long a phone code is valid.
+    #[serde(rename = "phone_code_ttl_secs", with = "secs")]
+    pub phone_code_ttl: Duration,
+    /// Limits on sending phone codes.
+    pub phone_sends: SendLimit,
+    /// How long a begun registration may wait for its confirmation.
+    #[serde(rename = "enrollment_ttl_secs", with = "secs")]
+    pub enrollment_ttl: Duration,
+    /// Most authenticator apps per user.
+    pub max_authenticator_apps: usize,
+    /// Recovery codes per set.
+    pub recovery_codes: usize,
+    /// App-password format, hashing and cap.
+    pub app_passwords: mfa_app_password::Config,
+    /// Whether a suspicious-activity report stops prompts until an administrator clears it.
+    pub suspicious_report_blocks_prompts: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: "mfa-kit".to_owned(),
+            policy: Policy::hosted_suite(),
+            throttle: ThrottleRule::default(),
+            totp_window: Window::default(),
+            phone_code_digits: 6,
+            phone_code_ttl: Duration::from_secs(300),
+            phone_sends: SendLimit::default(),
+            enrollment_ttl: Duration::from_secs(900),
+            max_authenticator_apps: 5,
+            recovery_codes: 10,
+            app_passwords: mfa_app_password::Config::default(),
+            suspicious_report_blocks_prompts: true,
+        }
+    }
+}
+
+impl Config {
+    /// Checks every bound of the table above.
+    pub fn validate(&self) -> Result<(), Error> {
+        let fail = |reason| Err(Error::InvalidConfig { reason });
+        if self.issuer.trim().is_empty()
+            || self.issuer.contains(':')
+            || self.issuer.chars().any(char::is_control)
+        {
+            return fail("issuer must be non-empty text without ':' or control characters");
+        }
+        self.throttle
+            .validate()
+            .map_err(|reason| Error::InvalidConfig { reason })?;
+        if self.totp_window.behind > 2 || self.totp_window.ahead > 2 {
+            return fail("totp_window must be at most 2 steps each way");
+        }
+        if !(6..=8).contains(&self.phone_code_digits) {
+            return fail("phone_code_digits must be 6 to 8");
+        }
+        if self.phone_code_ttl < Duration::from_secs(60) || self.phone_code_ttl > MAX_PHONE_CODE_TTL {
+            return fail("phone_code_ttl must be 60 to 600 seconds");
+        }
+        let sends = &self.phone_sends;
+        if sends.per_user == 0 || sends.per_number == 0 || sends.window.is_zero() {
+            return fail("phone_sends limits and window must be at least 1");
+        }
+        if self.enrollment_ttl < Duration::from_secs(60) || self.enrollment_ttl > Duration::from_secs(3600) {
+            return fail("enrollment_ttl must be 60 to 3600 seconds");
+        }
+        if !(1..=20).contains(&self.max_authenticator_apps) {
+            return fail("max_authenticator_apps must be 1 to 20");
+        }
+        if !(1..=50).contains(&self.recovery_codes) {
+            return fail("recovery_codes must be 1 to 50");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! What the flows of [`Mfa`](crate::Mfa) return.
+
+use core::fmt;
+
+use mfa_app_password::{AppPassword, AppPasswordId};
+use mfa_enroll::{Enrollment, QrCode, SecretUri};
+use mfa_policy::{Decision, UnixTime};
+use zeroize::Zeroizing;
+
+use crate::{Channel, DeviceId, Factor, MessageId, MethodId, MethodKind, UserId};
+
+/// A registered method as a settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MethodSummary {
+    /// Its id.
+    pub id: MethodId,
+    /// The name the user gave it.
+    pub name: String,
+    /// App or which phone.
+    pub kind: MethodKind,
+    /// When it was registered.
+    pub created_at: UnixTime,
+    /// Whether it is the default method.
+    pub is_default: bool,
+    /// For phones, the number with all but the last two digits masked.
+    pub masked_number: Option<String>,
+}
+
+/// A begun authenticator-app registration: show the QR code (or the key to type), then confirm with
+/// [`Mfa::confirm_app_enrollment`](crate::Mfa::confirm_app_enrollment) and the app's first code.
+///
+/// Holds the new secret: show it once, never log it. `Debug` shows no secret.
+#[derive(Debug)]
+pub struct AppEnrollment {
+    pub(crate) method: MethodId,
+    pub(crate) enrollment: Enrollment,
+    pub(crate) expires_at: UnixTime,
+}
+
+impl AppEnrollment {
+    /// The id the method will have; pass it to the confirmation.
+    pub fn method(&self) -> MethodId {
+        self.method
+    }
+
+    /// The `otpauth://` URI (contains the secret).
+    pub fn uri(&self) -> &SecretUri {
+        self.enrollment.uri()
+    }
+
+    /// The QR code of the URI, as SVG, PNG, terminal text or a `data:` URL.
+    pub fn qr(&self) -> &QrCode {
+        self.enrollment.qr()
+    }
+
+    /// The secret in groups of four, for people who type it into their app.
+    pub fn secret_for_typing(&self) -> Zeroizing<String> {
+        self.enrollment.secret_for_typing()
+    }
+
+    /// The confirmation must come before this instant.
+    pub fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+}
+
+/// A code sent to a phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeSent {
+    /// The phone method (for a registration, the id the method will have).
+    pub method: MethodId,
+    /// SMS or voice.
+    pub channel: Channel,
+    /// The number, masked, to show ("we sent a code to +*********71").
+    pub masked_number: String,
+    /// The code is refused at or after this instant.
+    pub expires_at: UnixTime,
+    /// The provider's message id.
+    pub message_id: MessageId,
+}
+
+/// The answer of [`Mfa::begin_sign_in`](crate::Mfa::begin_sign_in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignIn {
+    /// What the policy asks for, why, and its recommendations.
+    pub decision: Decision,
+    /// The methods a challenge may use (those the policy accepts), default first.
+    pub methods: Vec<MethodSummary>,
+    /// The remembered device the token named, if it was valid for this user.
+    pub device: Option<DeviceId>,
+}
+
+/// The challenge of a sign-in or step-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Challenge {
+    /// Ask for a code from this authenticator app.
+    AuthenticatorApp {
+        /// The app.
+        method: MethodId,
+    },
+    /// A code was sent to a phone: ask for it.
+    Phone(CodeSent),
+}
+
+/// Proof of a successful second-factor verification, from [`Mfa::verify`](crate::Mfa::verify) or
+/// [`Mfa::redeem_recovery_code`](crate::Mfa::redeem_recovery_code). Only this crate makes them.
+///
+/// Keep [`at`](Self::at) in the session as its last MFA time: step-up checks take it. Pass the proof to
+/// [`Mfa::remember_device`](crate::Mfa::remember_device) if the user ticked "don't ask again".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub(crate) user: UserId,
+    pub(crate) factor: Factor,
+    pub(crate) method: Option<MethodId>,
+    pub(crate) at: UnixTime,
+    pub(crate) recovery_codes_left: Option<usize>,
+}
+
+impl Verified {
+    /// The user.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The factor used.
+    pub fn factor(&self) -> Factor {
+        self.factor
+    }
+
+    /// The method used (apps and phones).
+    pub fn method(&self) -> Option<MethodId> {
+        self.method
+    }
+
+    /// When: the session's new last-MFA time.
+    pub fn at(&self) -> UnixTime {
+        self.at
+    }
+
+    /// After a recovery code: how many are left (tell the user when it is few).
+    pub fn recovery_codes_left(&self) -> Option<usize> {
+        self.recovery_codes_left
+    }
+}
+
+/// A new set of recovery codes: show them once. `Debug` hides them; they zeroize on drop.
+///
+/// Each code is 16 characters of Crockford's base32 alphabet (80 random bits) in groups of four, like
+/// `7kq2-mz8d-0hxa-ve4r`; typing is lenient about case, dashes, spaces, `i`/`l` for `1` and `o` for `0`.
+pub struct RecoveryCodes(pub(crate) Vec<Zeroizing<String>>);
+
+impl RecoveryCodes {
+    /// The codes.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|c| c.as_str())
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecoveryCodes({} codes, redacted)", self.0.len())
+    }
+}
+
+/// A new app password: show [`password`](Self::password) once.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NewAppPassword {
+    /// Its id (to revoke it).
+    pub id: AppPasswordId,
+    /// The plaintext (`Debug` hides it; zeroizes on drop).
+    pub password: AppPassword,
+}
+
+/// The opaque "don't ask again on this device" token: set it as a cookie (`HttpOnly`, `Secure`,
+/// `SameSite=Lax`, the remembered period as `Max-Age`), pass it to
+/// [`Mfa::begin_sign_in`](crate::Mfa::begin_sign_in). 256 random bits, base64url; only its SHA-256
+/// reaches the store. `Debug` hides it; zeroizes on drop.
+pub struct DeviceToken(pub(crate) Zeroizing<String>);
+
+impl DeviceToken {
+    /// The cookie value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DeviceToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceToken(..)")
+    }
+}
+
+/// A device remembered by [`Mfa::remember_device`](crate::Mfa::remember_device).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RememberedDevice {
+    /// Its id (to list and forget it).
+    pub id: DeviceId,
+    /// The cookie value.
+    pub token: DeviceToken,
+    /// Until when it spares the prompt at most (the policy's window); the cookie's expiry.
+    pub until: UnixTime,
+}
