@@ -11,5 +11,8 @@ pub use config::{MAX_REMEMBER_DEVICE, MIN_REMEMBER_DEVICE, PolicyConfig, Restric
 pub use decision::{Action, Decision, Reason, Recommendation};
 pub use error::Error;
 pub use policy::Policy;
-pub use state::{Client, DeviceState, Method, MfaState, Purpose, SensitiveAction, SignInContext, UserState};
+pub use state::{
+    CLOCK_SKEW_TOLERANCE, Client, DeviceState, Method, MfaState, Purpose, SensitiveAction, SignInContext,
+    UserState,
+};
 pub use time::UnixTime;

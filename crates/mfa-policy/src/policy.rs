@@ -139,13 +139,15 @@ impl Policy {
     /// 2. legacy client with MFA (effectively) enforced: app password, or deny if app passwords are
     ///    off; otherwise allowed;
     /// 3. MFA disabled: allowed;
-    /// 4. no method registered, or none the policy accepts: registration;
+    /// 4. no method registered, or none the policy accepts: registration (a sensitive action with no
+    ///    accepted method still needs its fresh verification);
     /// 5. verification triggers (new device, account switch, every sign-in, signed out, password,
     ///    sessions, methods, admin revocation, maximum age, inactivity, step-up);
     /// 6. only restricted methods under [`RestrictedMethods::RequireAlternative`]: registration;
     /// 7. at a sign-in, security info reconfirmation.
     ///
-    /// The action is the most restrictive among the reasons. A limit is reached at exactly its length
+    /// Instants of the device's record more than [`CLOCK_SKEW_TOLERANCE`](crate::CLOCK_SKEW_TOLERANCE)
+    /// after `now` count as absent. The action is the most restrictive among the reasons. A limit is reached at exactly its length
     /// (valid for one second less); an event invalidates a verification made strictly before it.
     #[must_use]
     pub fn decide(
@@ -188,10 +190,17 @@ impl Policy {
         }
         if !user.methods.iter().any(|m| self.allows_method(*m)) {
             reasons.push(Reason::NoAllowedMethod);
-            return Decision::new(reasons, recommendations);
+            // A sign-in stops here: registration first. A sensitive action still needs its fresh
+            // verification (a recovery code, say), or anyone with the password could act unverified.
+            if matches!(context.purpose, Purpose::SignIn { .. }) {
+                return Decision::new(reasons, recommendations);
+            }
         }
 
-        self.verification_reasons(user, device, context, now, &mut reasons);
+        // An instant after `now` (a skewed or tampered record) proves nothing: treat it as absent, so a
+        // verification "from the future" can never outlive its limits.
+        let device = device.as_of(now);
+        self.verification_reasons(user, &device, context, now, &mut reasons);
 
         let only_restricted = user.methods.iter().all(|m| m.is_restricted());
         if only_restricted {
@@ -202,7 +211,8 @@ impl Policy {
                 RestrictedMethods::Refuse => {}
             }
         }
-        if user.methods.len() == 1 {
+        // Only methods the policy accepts count as a second factor to fall back on.
+        if user.methods.iter().filter(|m| self.allows_method(**m)).count() == 1 {
             recommendations.push(Recommendation::AddSecondMethod);
         }
 

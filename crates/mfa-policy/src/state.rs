@@ -1,3 +1,5 @@
+use core::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::UnixTime;
@@ -122,6 +124,28 @@ pub struct DeviceState {
     /// When the "don't ask again on this device" record the device presents was issued. The host has
     /// already checked the record (its token) belongs to this user and device; `None` if it has none.
     pub remembered_at: Option<UnixTime>,
+}
+
+/// How far in the future a device's instants may lie and still count: 5 minutes, the customary
+/// tolerance between servers' clocks (Kerberos' default maximum skew, RFC 4120 section 1.6). An instant
+/// further ahead (a badly skewed server, a tampered record) counts as absent, so it can never keep a
+/// verification alive past its limits.
+pub const CLOCK_SKEW_TOLERANCE: Duration = Duration::from_secs(300);
+
+impl DeviceState {
+    /// This state with every instant of the device's record that lies more than
+    /// [`CLOCK_SKEW_TOLERANCE`] after `now` removed.
+    pub(crate) fn as_of(&self, now: UnixTime) -> Self {
+        let latest = now.saturating_add(CLOCK_SKEW_TOLERANCE);
+        let past = |at: Option<UnixTime>| at.filter(|at| *at <= latest);
+        Self {
+            last_mfa: past(self.last_mfa),
+            last_activity: past(self.last_activity),
+            // A sign-out only ever adds prompts: kept as given.
+            signed_out_at: self.signed_out_at,
+            remembered_at: past(self.remembered_at),
+        }
+    }
 }
 
 /// The kind of client signing in.

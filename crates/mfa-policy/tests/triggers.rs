@@ -285,14 +285,33 @@ const CASES: &[Case] = &[
     Case { name: "only voice, refused: register", now: DAY,
            setup: |s, _| { s.user.methods = vec![Method::Voice]; s.config.restricted_methods = RestrictedMethods::Refuse; },
            action: RequireRegistration, reasons: &[NoAllowedMethod], recommendations: &[] },
-    Case { name: "app and SMS, refused: the app is enough", now: DAY,
-           setup: |s, _| s.config.restricted_methods = RestrictedMethods::Refuse,
-           action: Allow, reasons: &[], recommendations: &[] },
+    Case { name: "only voice, refused, sensitive action, stale: still a step-up", now: DAY,
+           setup: |s, n| { step_up(s, n); s.user.methods = vec![Method::Voice]; s.config.restricted_methods = RestrictedMethods::Refuse; },
+           action: RequireMfa, reasons: &[NoAllowedMethod, StepUpRequired], recommendations: &[] },
+    Case { name: "only voice, refused, sensitive action, fresh: register", now: DAY,
+           setup: |s, n| { step_up(s, n); s.device.last_mfa = Some(n); s.user.methods = vec![Method::Voice]; s.config.restricted_methods = RestrictedMethods::Refuse; },
+           action: RequireRegistration, reasons: &[NoAllowedMethod], recommendations: &[] },
 
-    // Clock skew: a verification "in the future" counts as just made.
+    // Clock skew: a verification up to 5 minutes "in the future" counts as just made; further ahead it
+    // counts as none, so a skewed or tampered record cannot keep a verification alive forever.
     Case { name: "verification after now", now: DAY,
            setup: |s, _| { s.device.last_mfa = Some(t(DAY + 30)); s.device.last_activity = Some(t(DAY + 30)); },
            action: Allow, reasons: &[], recommendations: &[] },
+    Case { name: "verification exactly 5 minutes after now", now: DAY,
+           setup: |s, _| { s.device.last_mfa = Some(t(DAY + 5 * MIN)); s.device.last_activity = Some(t(DAY + 5 * MIN)); },
+           action: Allow, reasons: &[], recommendations: &[] },
+    Case { name: "verification 5 minutes and 1 s after now: none", now: DAY,
+           setup: |s, _| { s.device.last_mfa = Some(t(DAY + 5 * MIN + 1)); s.device.last_activity = Some(t(DAY + 5 * MIN + 1)); },
+           action: RequireMfa, reasons: &[NotVerifiedOnThisDevice], recommendations: &[] },
+    Case { name: "verification a year after now, 200 days later still: none", now: 200 * DAY,
+           setup: |s, n| { s.device.last_mfa = Some(t(565 * DAY)); s.device.last_activity = Some(t(565 * DAY)); s.user.security_info_confirmed_at = Some(n); },
+           action: RequireMfa, reasons: &[NotVerifiedOnThisDevice], recommendations: &[] },
+    Case { name: "remembered in the far future after a sign-out: not remembered", now: DAY,
+           setup: |s, n| { remember_30_days(s, n); s.device.remembered_at = Some(t(DAY + HOUR)); },
+           action: RequireMfa, reasons: &[SignedOut], recommendations: &[] },
+    Case { name: "app and refused SMS: recommend a second", now: DAY,
+           setup: |s, _| s.config.restricted_methods = RestrictedMethods::Refuse,
+           action: Allow, reasons: &[], recommendations: &[AddSecondMethod] },
 ];
 
 #[test]
