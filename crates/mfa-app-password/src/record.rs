@@ -118,6 +118,11 @@ impl AppPasswordName {
                 reason: "contains control characters",
             });
         }
+        if name.chars().any(is_invisible_format) {
+            return Err(Error::InvalidName {
+                reason: "contains invisible or text-direction characters",
+            });
+        }
         Ok(AppPasswordName(name.to_owned()))
     }
 
@@ -298,4 +303,14 @@ impl fmt::Debug for AppPasswordRecord {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
+}
+
+/// Zero-width and text-direction characters (Unicode general category Cf, the ones that matter for
+/// display): a name holding them could show as another name in a list (Unicode TR #36, section 2).
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
 }

@@ -196,15 +196,23 @@ impl AppPasswords {
     }
 
     /// A record for a PHC string made elsewhere (another implementation, an earlier system), checked
-    /// against the limits. It has no tag, so it is a candidate at every verification until its first
-    /// success and [`refresh`](Self::refresh).
+    /// against the limits, for a user who holds `existing` app passwords now (the cap applies as for
+    /// [`issue`](Self::issue)). It has no tag, so it is a candidate at every verification until its
+    /// first success and [`refresh`](Self::refresh): the cap also bounds the argon2 evaluations such
+    /// untagged records can cost.
     pub fn import(
         &self,
+        existing: usize,
         phc: &str,
         name: &str,
         options: IssueOptions,
         now: u64,
     ) -> Result<AppPasswordRecord, Error> {
+        if existing >= self.max_per_user {
+            return Err(Error::TooManyAppPasswords {
+                max: self.max_per_user,
+            });
+        }
         Argon2Hash::parse(phc, &self.hasher.limits())?;
         Ok(AppPasswordRecord {
             id: AppPasswordId::generate()?,
@@ -227,8 +235,10 @@ impl AppPasswords {
     /// password costs what a right one costs. Typed text that cannot be an app password at all (see
     /// [`normalize`]) is refused without hashing.
     ///
-    /// `Ok(None)` is the one opaque "no". Errors only for a stored hash that is malformed or above the
-    /// limits, and only when that record is a candidate.
+    /// `Ok(None)` is the one opaque "no". A stored hash that is malformed or above the limits can never
+    /// match and is skipped, so one damaged record does not lock the user out of the others (a service
+    /// finds such records with [`Argon2Hash::parse`](crate::Argon2Hash::parse)). Untagged records cost
+    /// one argon2 evaluation each, so at most the number of records plus one evaluations run.
     ///
     /// ```
     /// # use mfa_app_password::*;
@@ -280,7 +290,9 @@ impl AppPasswords {
             if !bool::from(candidate) {
                 continue;
             }
-            let stored = Argon2Hash::parse(&record.hash, &self.hasher.limits())?;
+            let Ok(stored) = Argon2Hash::parse(&record.hash, &self.hasher.limits()) else {
+                continue;
+            };
             evaluated = true;
             if self.hasher.verify_parsed(&password, &stored)? {
                 found = Some(Match {

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mfa_app_password::{
-    AppPasswordRecord, AppPasswords, Argon2Params, Config, Error, Format, IssueOptions, Limits, Scope,
-    TagKey, normalize,
+    AppPasswordName, AppPasswordRecord, AppPasswords, Argon2Hash, Argon2Params, Config, Error, Format,
+    IssueOptions, Limits, Scope, TagKey, normalize,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -245,7 +245,7 @@ fn imports_verify_untagged_then_refresh() {
     records.insert(
         1,
         service
-            .import(phc, "old system", IssueOptions::default(), NOW)
+            .import(3, phc, "old system", IssueOptions::default(), NOW)
             .unwrap(),
     );
     assert!(!records[1].is_tagged());
@@ -266,7 +266,7 @@ fn imports_verify_untagged_then_refresh() {
     assert_eq!((found.index, found.needs_refresh), (1, false));
 
     assert!(matches!(
-        service.import("$argon2id$v=19$m=4096", "broken", IssueOptions::default(), NOW),
+        service.import(0, "$argon2id$v=19$m=4096", "broken", IssueOptions::default(), NOW),
         Err(Error::MalformedHash { .. })
     ));
     assert!(matches!(
@@ -296,30 +296,70 @@ fn stronger_parameters_ask_for_a_refresh() {
 }
 
 #[test]
-fn a_corrupt_candidate_is_a_typed_error_and_hostile_costs_are_refused() {
+fn damaged_and_hostile_records_are_skipped_without_locking_out_the_others() {
     let service = service();
-    let (records, shown) = issue_many(&service, 1);
-    for (hash, hostile) in [
-        (
-            "$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$fJVra3Pwx71uP+00xxYbf9zz0IM7apGk+wasxJ7lo4I",
-            true,
-        ),
-        (
-            "$argon2id$v=19$m=256,t=4294967295,p=1$c29tZXNhbHRzb21lc2FsdA$fJVra3Pwx71uP+00xxYbf9zz0IM7apGk+wasxJ7lo4I",
-            true,
-        ),
-        ("$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$$$", false),
+    let (records, shown) = issue_many(&service, 2);
+    for hash in [
+        // Costs far above the limits: never evaluated.
+        "$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$fJVra3Pwx71uP+00xxYbf9zz0IM7apGk+wasxJ7lo4I",
+        "$argon2id$v=19$m=256,t=4294967295,p=1$c29tZXNhbHRzb21lc2FsdA$fJVra3Pwx71uP+00xxYbf9zz0IM7apGk+wasxJ7lo4I",
+        // Malformed.
+        "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$$$",
     ] {
         let mut json = serde_json::to_value(&records[0]).unwrap();
         json["hash"] = serde_json::to_value(hash).unwrap();
-        let corrupt: AppPasswordRecord = serde_json::from_value(json).unwrap();
-        let err = service.verify(&shown[0], &[corrupt], NOW, None).unwrap_err();
-        if hostile {
-            assert!(matches!(err, Error::CostTooHigh { .. }), "{err}");
-        } else {
-            assert!(matches!(err, Error::MalformedHash { .. }), "{err}");
-        }
+        let damaged: AppPasswordRecord = serde_json::from_value(json).unwrap();
+        assert!(Argon2Hash::parse(damaged.hash(), &service.hasher().limits()).is_err());
+        // The damaged record's own password can no longer match it ...
+        assert_eq!(
+            service
+                .verify(&shown[0], std::slice::from_ref(&damaged), NOW, None)
+                .unwrap(),
+            None
+        );
+        // ... and the user's other app password still works beside it.
+        let list = vec![damaged, records[1].clone()];
+        let found = service.verify(&shown[1], &list, NOW, None).unwrap().unwrap();
+        assert_eq!(found.index, 1);
     }
+}
+
+#[test]
+fn imports_count_toward_the_cap() {
+    let config = Config {
+        params: SMALL,
+        max_per_user: 2,
+        ..Config::default()
+    };
+    let service = AppPasswords::new(config, TagKey::from_bytes(&[42u8; 32]).unwrap()).unwrap();
+    let phc =
+        "$argon2i$v=19$m=4096,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$fJVra3Pwx71uP+00xxYbf9zz0IM7apGk+wasxJ7lo4I";
+    assert!(
+        service
+            .import(1, phc, "old system", IssueOptions::default(), NOW)
+            .is_ok()
+    );
+    assert!(matches!(
+        service.import(2, phc, "old system", IssueOptions::default(), NOW),
+        Err(Error::TooManyAppPasswords { max: 2 })
+    ));
+}
+
+#[test]
+fn names_with_invisible_or_direction_characters_are_refused() {
+    for name in [
+        "Mail\u{200B}",
+        "\u{202E}liaM",
+        "Out\u{2066}look",
+        "\u{FEFF}iPhone",
+        "soft\u{AD}hyphen",
+    ] {
+        assert!(
+            matches!(AppPasswordName::new(name), Err(Error::InvalidName { .. })),
+            "{name:?}"
+        );
+    }
+    assert!(AppPasswordName::new("Mail on Zoë's iPhone (日本)").is_ok());
 }
 
 #[test]
