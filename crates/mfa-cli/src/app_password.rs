@@ -6,7 +6,7 @@ use clap::Subcommand;
 use mfa_app_password::{AppPassword, Format, Hasher, normalize};
 use zeroize::Zeroizing;
 
-use crate::cli::{Fail, Outcome, print};
+use crate::cli::{Fail, MAX_STDIN_LINE, Outcome, print};
 
 /// `mfa app-password` subcommands.
 #[derive(Debug, Subcommand)]
@@ -62,10 +62,10 @@ pub(crate) fn run(command: AppPasswordCommand) -> Result<Outcome, Fail> {
 /// One line of standard input (at most 4 KiB), zeroized when dropped; it must look like an app password
 /// (letters, optionally grouped with spaces or dashes).
 fn read_password() -> Result<Zeroizing<String>, Fail> {
-    let mut line = Zeroizing::new(String::with_capacity(4096));
+    let mut line = Zeroizing::new(String::with_capacity(MAX_STDIN_LINE as usize));
     io::stdin()
         .lock()
-        .take(4096)
+        .take(MAX_STDIN_LINE)
         .read_line(&mut line)
         .map_err(|e| Fail::new("cannot read the app password from standard input", e))?;
     if normalize(&line).is_none() {

@@ -1,7 +1,7 @@
 //! What the subcommands share: outcomes, the one-line failure, secrets as typed, code settings, output.
 
 use std::fmt::Display;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -62,14 +62,20 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
     }
 }
 
+/// The longest line read from standard input: far beyond any secret or app password.
+pub(crate) const MAX_STDIN_LINE: u64 = 4096;
+
 /// Reads a base32 secret as people type it, any length of at least one byte (like oathtool); `-` reads
-/// one line from standard input, which keeps it out of the process list and shell history.
+/// one line (at most 4 KiB) from standard input, which keeps it out of the process list and shell
+/// history.
 pub(crate) fn read_secret(text: &str) -> Result<Secret, Fail> {
     let line;
     let text = if text == "-" {
-        let mut buf = Zeroizing::new(String::new());
+        // Allocated once at its bound, so no copy of the secret is left behind by a regrowth.
+        let mut buf = Zeroizing::new(String::with_capacity(MAX_STDIN_LINE as usize));
         io::stdin()
             .lock()
+            .take(MAX_STDIN_LINE)
             .read_line(&mut buf)
             .map_err(|e| Fail::new("cannot read the secret from standard input", e))?;
         line = buf;
@@ -151,5 +157,12 @@ pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8], binary: bool) -> R
     }
     let context = || format!("cannot write {}", path.display());
     let mut file = options.open(path).map_err(|e| Fail::new(&context(), e))?;
+    // `mode` applies only to a file this call creates: an existing one is narrowed before the write.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Fail::new(&context(), e))?;
+    }
     file.write_all(bytes).map_err(|e| Fail::new(&context(), e))
 }

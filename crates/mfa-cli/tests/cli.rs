@@ -410,6 +410,23 @@ fn qr_outputs_decode() {
             std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        // An existing, world-readable file is narrowed to its owner before the secret goes in.
+        let existing = dir.join("existing.svg");
+        std::fs::write(&existing, "old").unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+        ok(&[
+            "qr",
+            uri,
+            "--format",
+            "svg",
+            "--output",
+            existing.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(std::fs::read_to_string(&existing).unwrap().starts_with("<svg "));
     }
     // PNG to a pipe is allowed.
     let out = mfa(&["qr", uri, "--format", "png"]);
