@@ -337,10 +337,14 @@ impl KeyUri {
             .map_err(Error::InvalidSecret)?;
 
         let issuer = match (label_issuer, params.issuer.filter(|i| !i.is_empty())) {
-            (Some(label), Some(param)) if label != param => match conflict {
-                IssuerConflict::Reject => return Err(Error::IssuerMismatch),
-                IssuerConflict::PreferParameter => Some(param),
-            },
+            // Form encoders write a space as `+` in the label too ("Big+Co:jane" with issuer=Big+Co);
+            // the label's `+` read as a space is the same issuer, not a conflict.
+            (Some(label), Some(param)) if label != param && label.replace('+', " ") != param => {
+                match conflict {
+                    IssuerConflict::Reject => return Err(Error::IssuerMismatch),
+                    IssuerConflict::PreferParameter => Some(param),
+                }
+            }
             (label, param) => param.or(label),
         };
         let algorithm = match params.algorithm {
@@ -648,6 +652,18 @@ pub(crate) fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_encoded_space_in_both_issuers_is_no_conflict() {
+        let uri = "otpauth://totp/Big+Co:jane?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Big+Co";
+        let key = KeyUri::parse(uri).unwrap();
+        assert_eq!(key.issuer(), Some("Big Co"));
+        let other = "otpauth://totp/Big+Co:jane?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Small+Co";
+        assert!(matches!(KeyUri::parse(other), Err(Error::IssuerMismatch)));
+        // A literal plus, percent-encoded in the parameter, still matches the label's literal plus.
+        let plus = "otpauth://totp/A+B:jane?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=A%2BB";
+        assert_eq!(KeyUri::parse(plus).unwrap().issuer(), Some("A+B"));
+    }
 
     #[test]
     fn decode_is_strict() {
