@@ -1,0 +1,311 @@
+//! The reference walk-through: one user's MFA life, told as a short story.
+//!
+//! `cargo run --example quickstart`
+//!
+//! Everything runs in this process on an embedded SQLite file in a fresh temporary directory: an admin
+//! enables MFA for Alice; she registers her authenticator app (the QR code is drawn in the terminal) and a
+//! backup mobile; signs in with "don't ask again for 30 days"; comes back without a prompt; changes her
+//! password and is asked again; creates an app password for her mail client; and finally, phone lost,
+//! signs in with a recovery code. This program plays every part: the admin, Alice, her phone (it computes
+//! the authenticator code and reads the SMS) and her mail client.
+//!
+//! A real service keeps its keys in a secrets manager and its clock is the system clock; here the keys are
+//! generated for the run and a manual clock lets the story skip ahead by minutes and days.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mfa::{
+    Channel, Clock, Config, DeliveryError, DevPhoneDelivery, KeyId, KeyRing, ManualClock, MessageId, Mfa,
+    MfaState, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, Policy, PolicyConfig, SignInContext,
+    TagSecret, UnixTime, UserId,
+};
+use mfa_enroll::{KeyUri, TerminalTheme};
+// use mfa_sqlx::SqliteStore; // QUICKSTART-SQLITE
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    // ---------------------------------------------------------------- the service starts
+    let dir = std::env::temp_dir().join(format!("mfa-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("mfa.sqlite3");
+    let store = mfa::MemoryStore::new(); // QUICKSTART-SQLITE
+    // store.migrate().await?; // QUICKSTART-SQLITE
+    say(&format!(
+        "The service opens its MFA store at {} (SQLite, WAL).",
+        db.display()
+    ));
+
+    let config = Config {
+        issuer: "Example Mail".to_owned(),
+        // The hosted-suite defaults, with "don't ask again for 30 days".
+        policy: Policy::new(PolicyConfig {
+            remember_device: Some(Duration::from_secs(30 * 86_400)),
+            ..PolicyConfig::hosted_suite()
+        })?,
+        ..Config::default()
+    };
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(i64::try_from(
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs(),
+    )?)));
+    let phone = AlicesPhone::default();
+    let mfa = Mfa::new(
+        config,
+        KeyRing::generate(KeyId(1))?,
+        TagSecret::generate()?,
+        store,
+        phone.clone(),
+    )?
+    .with_clock(clock.clone());
+    let alice = UserId::new("alice@example.com")?;
+
+    // ---------------------------------------------------------------- 1. the admin enables MFA
+    step(1, "An admin enables MFA for Alice.");
+    mfa.set_mfa_state(&alice, MfaState::Enabled).await?;
+
+    // ---------------------------------------------------------------- 2. registration
+    step(
+        2,
+        "Alice signs in with her password on her laptop; the service asks her to register.",
+    );
+    let laptop = SignInContext {
+        new_device: true,
+        ..SignInContext::sign_in(clock.now())
+    };
+    let sign_in = mfa.begin_sign_in(&alice, None, laptop).await?;
+    say(&format!(
+        "decision: {:?} ({})",
+        sign_in.decision.action,
+        reasons(&sign_in.decision.reasons)
+    ));
+
+    let enrollment = mfa
+        .begin_app_enrollment(&alice, alice.as_str(), "Authenticator on Alice's phone", None)
+        .await?;
+    say("Scan this with an authenticator app (or type the key below):");
+    println!(
+        "{}",
+        enrollment
+            .qr()
+            .to_terminal(TerminalTheme::DarkBackground)
+            .as_str()
+    );
+    say(&format!("key: {}", enrollment.secret_for_typing().as_str()));
+
+    // Alice's phone reads the QR code; from now on it shows a code every 30 seconds.
+    let authenticator = KeyUri::parse(enrollment.uri().as_str())?.to_totp()?;
+    let app_code = |clock: &ManualClock| -> Result<String, Error> {
+        Ok(authenticator.generate(unix(clock.now())?)?.to_string())
+    };
+    let code = app_code(&clock)?;
+    say(&format!("Alice types the code her app shows: {code}"));
+    let app = mfa
+        .confirm_app_enrollment(&alice, enrollment.method(), &code)
+        .await?;
+    say(&format!(
+        "registered: {} ({:?}), default: {}",
+        app.name, app.kind, app.is_default
+    ));
+    // Registering proved the second factor: the host notes it in Alice's session.
+    let mut session_last_mfa = clock.now();
+
+    // ---------------------------------------------------------------- 3. a backup phone
+    clock.advance(Duration::from_secs(60));
+    step(
+        3,
+        "Alice adds her mobile as a backup; the service texts a test code.",
+    );
+    let sent = mfa
+        .begin_phone_enrollment(
+            &alice,
+            PhoneKind::Mobile,
+            "+44 7700 900123",
+            Channel::Sms,
+            Some(session_last_mfa),
+        )
+        .await?;
+    let texted = phone.last_code()?;
+    say(&format!(
+        "Alice reads the text on {} and types {texted}",
+        sent.masked_number
+    ));
+    let mobile = mfa.confirm_phone_enrollment(&alice, sent.method, &texted).await?;
+    say(&format!(
+        "registered: {} {}",
+        mobile.name,
+        mobile.masked_number.as_deref().unwrap_or("")
+    ));
+    for recommendation in mfa.recommendations(&alice).await? {
+        say(&format!("recommendation: {recommendation:?}"));
+    }
+
+    // ---------------------------------------------------------------- 4. sign-in, remember the device
+    clock.advance(Duration::from_secs(3600));
+    step(
+        4,
+        "An hour later Alice signs in again and ticks \"don't ask again for 30 days\".",
+    );
+    let sign_in = mfa.begin_sign_in(&alice, None, laptop_now(&clock)).await?;
+    say(&format!(
+        "decision: {:?} ({})",
+        sign_in.decision.action,
+        reasons(&sign_in.decision.reasons)
+    ));
+    let challenge = mfa.challenge(&alice, None, None).await?;
+    say(&format!("challenge: {challenge:?}"));
+    let code = app_code(&clock)?;
+    say(&format!("Alice types the code her app shows: {code}"));
+    let verified = mfa.verify(&alice, app.id, &code).await?;
+    let remembered = mfa
+        .remember_device(&verified, "Firefox on Alice's laptop")
+        .await?;
+    // The host sets this as an HttpOnly, Secure cookie; it is shown here only to make the story visible.
+    let cookie = remembered.token;
+    say(&format!(
+        "the laptop is remembered until {} (cookie set)",
+        remembered.until
+    ));
+
+    // ---------------------------------------------------------------- 5. no prompt on that device
+    clock.advance(Duration::from_secs(86_400));
+    step(5, "The next day Alice signs in on the same laptop: no prompt.");
+    let sign_in = mfa
+        .begin_sign_in(&alice, Some(cookie.expose()), laptop_now(&clock))
+        .await?;
+    say(&format!(
+        "decision: {:?}, remembered device: {}",
+        sign_in.decision.action,
+        sign_in.device.is_some()
+    ));
+
+    // ---------------------------------------------------------------- 6. password change
+    clock.advance(Duration::from_secs(600));
+    step(
+        6,
+        "Alice changes her password; the same laptop is asked again, and she picks a text message.",
+    );
+    mfa.password_changed(&alice).await?;
+    let sign_in = mfa
+        .begin_sign_in(&alice, Some(cookie.expose()), laptop_now(&clock))
+        .await?;
+    say(&format!(
+        "decision: {:?} ({})",
+        sign_in.decision.action,
+        reasons(&sign_in.decision.reasons)
+    ));
+    mfa.challenge(&alice, Some(mobile.id), Some(Channel::Sms)).await?;
+    let texted = phone.last_code()?;
+    let verified = mfa.verify(&alice, mobile.id, &texted).await?;
+    session_last_mfa = verified.at();
+    say(&format!("verified with {:?}", verified.factor()));
+
+    // ---------------------------------------------------------------- 7. an app password
+    clock.advance(Duration::from_secs(120));
+    step(
+        7,
+        "Alice's desktop mail client cannot do MFA: she creates an app password for it.",
+    );
+    let created = mfa
+        .create_app_password(&alice, "Mail on Alice's desktop", Some(session_last_mfa))
+        .await?;
+    say(&format!(
+        "shown once, \"write it down\": {}",
+        created.password.expose()
+    ));
+    // Typed into the mail client without the spaces and in capitals: still accepted.
+    let typed_into_mail = zeroize::Zeroizing::new(created.password.expose().replace(' ', "").to_uppercase());
+    clock.advance(Duration::from_secs(30));
+    let used = mfa
+        .verify_app_password(&alice, typed_into_mail.as_str(), Some("imap"))
+        .await?;
+    say(&format!(
+        "the mail client signs in over IMAP with it (app password {used:?})"
+    ));
+    drop(created);
+
+    // ---------------------------------------------------------------- 8. recovery codes
+    step(
+        8,
+        "Alice saves recovery codes; months later, phone lost, she uses one.",
+    );
+    let codes = mfa
+        .generate_recovery_codes(&alice, Some(session_last_mfa))
+        .await?;
+    for code in codes.codes() {
+        say(&format!("  {code}"));
+    }
+    let first = codes.codes().next().ok_or("no recovery codes")?.to_owned();
+    drop(codes);
+    clock.advance(Duration::from_secs(120 * 86_400));
+    let sign_in = mfa.begin_sign_in(&alice, None, laptop_now(&clock)).await?;
+    say(&format!("new laptop, decision: {:?}", sign_in.decision.action));
+    let verified = mfa.redeem_recovery_code(&alice, &first).await?;
+    say(&format!(
+        "signed in with a recovery code; {} left",
+        verified.recovery_codes_left().unwrap_or(0)
+    ));
+    match mfa.redeem_recovery_code(&alice, &first).await {
+        Err(mfa::Error::Rejected) => say("the same recovery code does not work twice"),
+        other => return Err(format!("a used recovery code must be rejected, got {other:?}").into()),
+    }
+
+    std::fs::remove_dir_all(&dir)?;
+    say("Done: the store file is removed.");
+    Ok(())
+}
+
+/// Alice's phone: the development sender prints each text or call, and the phone keeps the last code so
+/// the story can type it.
+#[derive(Debug, Clone, Default)]
+struct AlicesPhone {
+    last: Arc<Mutex<Option<String>>>,
+}
+
+impl AlicesPhone {
+    fn last_code(&self) -> Result<String, Error> {
+        let last = self.last.lock().map_err(|_| "phone poisoned")?;
+        last.clone().ok_or_else(|| "no message on the phone".into())
+    }
+}
+
+impl PhoneDelivery for AlicesPhone {
+    async fn send(
+        &self,
+        to: &PhoneNumber,
+        channel: Channel,
+        message: &PhoneMessage,
+    ) -> Result<MessageId, DeliveryError> {
+        let id = DevPhoneDelivery.send(to, channel, message).await?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(message.code().to_owned());
+        }
+        Ok(id)
+    }
+}
+
+fn laptop_now(clock: &ManualClock) -> SignInContext {
+    SignInContext::sign_in(clock.now())
+}
+
+fn unix(time: UnixTime) -> Result<u64, Error> {
+    Ok(u64::try_from(time.as_secs())?)
+}
+
+fn reasons(reasons: &[mfa::Reason]) -> String {
+    let texts: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+    if texts.is_empty() {
+        "no reason to ask".to_owned()
+    } else {
+        texts.join("; ")
+    }
+}
+
+fn step(n: u32, text: &str) {
+    println!("\n{n}. {text}");
+}
+
+fn say(text: &str) {
+    println!("   {text}");
+}
