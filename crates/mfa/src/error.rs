@@ -70,7 +70,8 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A name that is empty, longer than 100 characters or has control characters.
+    /// A name that is empty, longer than 100 characters, or has control, invisible or text-direction
+    /// characters.
     #[error("invalid name: {reason}")]
     InvalidName {
         /// What is wrong.

@@ -1155,7 +1155,23 @@ fn checked_name(name: &str) -> Result<String, Error> {
             reason: "contains control characters",
         });
     }
+    if trimmed.chars().any(is_invisible_format) {
+        return Err(Error::InvalidName {
+            reason: "contains invisible or text-direction characters",
+        });
+    }
     Ok(trimmed.to_owned())
+}
+
+/// Zero-width and text-direction characters (Unicode general category Cf, the ones that matter for
+/// display): a method or device name holding them could show as another name in a list (Unicode
+/// TR #36, section 2). The same set as mfa-app-password's app-password names.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 fn parse_code(code: &str) -> Result<Code, Error> {
