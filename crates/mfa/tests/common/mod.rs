@@ -154,3 +154,42 @@ pub fn wrong(right: &str) -> String {
     let n: u32 = right.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
 }
+
+/// The test configuration with phone sends limited only loosely (for tests not about send limits).
+pub fn loose_sends_config() -> Config {
+    let mut config = config();
+    config.phone_sends = mfa::SendLimit {
+        per_user: 1000,
+        per_number: 1000,
+        window: Duration::from_secs(900),
+        min_interval: Duration::ZERO,
+    };
+    config
+}
+
+/// Whether `Mfa::new` accepts `config` (with the test keys).
+pub fn try_new(config: Config) -> Result<(), mfa::Error> {
+    Mfa::new(
+        config,
+        KeyRing::new(KeyId(1), &KEY_1).unwrap(),
+        TagSecret::from_bytes(&TAG_SECRET).unwrap(),
+        MemoryStore::new(),
+        RecordingPhoneDelivery::new(),
+    )
+    .map(|_| ())
+}
+
+impl Harness {
+    /// The code of the last message to `number`.
+    pub fn last_code(&self, number: &str) -> String {
+        self.phones
+            .last_code_to(&number.parse().unwrap())
+            .expect("a code was sent")
+            .to_string()
+    }
+
+    /// Messages sent so far.
+    pub fn sent_count(&self) -> usize {
+        self.phones.sent().len()
+    }
+}
