@@ -1,0 +1,427 @@
+//! App passwords for legacy clients: created once with step-up, listed without plaintext, verified
+//! (last use recorded) only where the state and policy allow, revoked one by one or all at once, and
+//! capped at 40 per user even when creates race.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use mfa::{
+    Error, EventKind, Factor, KeyId, KeyRing, MemoryStore, MfaState, Policy, PolicyConfig, Reason, Store,
+};
+
+fn ring() -> KeyRing {
+    KeyRing::new(KeyId(1), &KEY_1).unwrap()
+}
+
+fn secs(h: &Harness) -> u64 {
+    h.now().as_secs() as u64
+}
+
+#[tokio::test]
+async fn the_plaintext_is_shown_once_and_never_stored() {
+    let h = harness();
+    let alice = user("alice");
+    let created = h
+        .mfa
+        .create_app_password(&alice, "Thunderbird", None)
+        .await
+        .unwrap();
+    let shown = created.password.expose().to_owned();
+    // 16 lowercase letters in groups of four (75 bits).
+    let groups: Vec<&str> = shown.split(' ').collect();
+    assert_eq!(groups.len(), 4, "{shown}");
+    assert!(
+        groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_lowercase())),
+        "{shown}"
+    );
+    let bare = shown.replace(' ', "");
+    let debug = format!("{created:?}");
+    assert!(!debug.contains(&shown) && !debug.contains(&bare), "{debug}");
+
+    let list = h.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(list.len(), 1);
+    let record = &list[0];
+    assert_eq!(record.id(), created.id);
+    assert_eq!(record.name().as_str(), "Thunderbird");
+    assert_eq!(record.created_at(), secs(&h));
+    assert_eq!(record.last_used_at(), None);
+    assert!(record.hash().starts_with("$argon2id$"), "{}", record.hash());
+    let debug = format!("{record:?}");
+    assert!(!debug.contains(&shown) && !debug.contains(&bare), "{debug}");
+
+    for text in [h.store_json(), h.events_json()] {
+        assert!(!text.contains(&shown) && !text.contains(&bare));
+        // Half of it (40 bits) would not turn up by chance either.
+        assert!(!text.contains(&bare[..8]) && !text.contains(&bare[8..]));
+    }
+    assert_eq!(
+        h.events.kinds(),
+        vec![EventKind::AppPasswordCreated { id: created.id }]
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_client_signs_in_with_it_and_its_last_use_is_recorded() {
+    let h = harness();
+    let alice = user("alice");
+    h.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let proof = h.verify_next(&alice, app, &totp).await;
+    let mail = h
+        .mfa
+        .create_app_password(&alice, "Mail", Some(proof.at()))
+        .await
+        .unwrap();
+    let calendar = h
+        .mfa
+        .create_app_password(&alice, "Calendar", Some(proof.at()))
+        .await
+        .unwrap();
+    h.events.clear();
+
+    h.advance(3600);
+    let typed = calendar.password.expose().to_uppercase().replace(' ', "-");
+    assert_eq!(
+        h.mfa.verify_app_password(&alice, &typed, None).await.unwrap(),
+        calendar.id
+    );
+    assert_eq!(
+        h.events.kinds(),
+        vec![EventKind::AppPasswordUsed { id: calendar.id }]
+    );
+    let list = h.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(list[0].last_used_at(), None);
+    assert_eq!(list[1].last_used_at(), Some(secs(&h)));
+
+    h.advance(60);
+    let typed = mail.password.expose().replace(' ', "");
+    assert_eq!(
+        h.mfa.verify_app_password(&alice, &typed, None).await.unwrap(),
+        mail.id
+    );
+    let list = h.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(list[0].last_used_at(), Some(secs(&h)));
+    assert_eq!(list[1].last_used_at(), Some(secs(&h) - 60));
+}
+
+#[tokio::test]
+async fn wrong_app_passwords_are_rejected_and_do_not_lock_interactive_sign_in() {
+    let h = harness();
+    let alice = user("alice");
+    h.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let proof = h.verify_next(&alice, app, &totp).await;
+    let created = h
+        .mfa
+        .create_app_password(&alice, "Mail", Some(proof.at()))
+        .await
+        .unwrap();
+    h.events.clear();
+    let shown = created.password.expose().to_owned();
+    // The right one with its last letter changed, another of the right shape, other shapes.
+    let last = shown.chars().last().unwrap();
+    let changed = format!(
+        "{}{}",
+        &shown[..shown.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    for typed in [
+        changed.as_str(),
+        "abcd efgh ijkl mnop",
+        "",
+        "1234 5678",
+        "the account password!",
+    ] {
+        assert!(
+            matches!(
+                h.mfa.verify_app_password(&alice, typed, None).await,
+                Err(Error::Rejected)
+            ),
+            "{typed:?}"
+        );
+    }
+    assert_eq!(
+        h.events.kinds()[0],
+        EventKind::VerificationFailed {
+            factor: Factor::AppPassword,
+            failures: None
+        }
+    );
+    assert_eq!(h.events.kinds().len(), 5);
+    assert_eq!(h.store_failures(&alice).await, 0);
+    assert_eq!(
+        h.mfa.list_app_passwords(&alice).await.unwrap()[0].last_used_at(),
+        None
+    );
+    // Interactive sign-in is untouched.
+    h.verify_next(&alice, app, &totp).await;
+}
+
+#[tokio::test]
+async fn an_app_password_belongs_to_its_user() {
+    let h = harness();
+    let (alice, bob) = (user("alice"), user("bob"));
+    let alices = h.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
+    h.mfa.create_app_password(&bob, "Mail", None).await.unwrap();
+    assert!(matches!(
+        h.mfa
+            .verify_app_password(&bob, alices.password.expose(), None)
+            .await,
+        Err(Error::Rejected)
+    ));
+    h.mfa
+        .verify_app_password(&alice, alices.password.expose(), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn refused_where_the_policy_or_the_users_state_does_not_allow_it() {
+    let store = MemoryStore::new();
+    let clock = Arc::new(mfa::ManualClock::new(mfa::UnixTime::from_secs(START)));
+    let open = build(config(), ring(), store.clone(), clock.clone());
+    let mut strict_config = config();
+    strict_config.policy = Policy::new(PolicyConfig {
+        allow_app_passwords: false,
+        ..PolicyConfig::hosted_suite()
+    })
+    .unwrap();
+    let strict = build(strict_config, ring(), store.clone(), clock);
+
+    let alice = user("alice");
+    open.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+    let created = open.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
+    let typed = created.password.expose();
+    open.mfa.verify_app_password(&alice, typed, None).await.unwrap();
+
+    // A policy without app passwords refuses to create or accept one.
+    assert!(matches!(
+        strict.mfa.create_app_password(&alice, "Other", None).await,
+        Err(Error::NotAllowed(Reason::LegacyClientBlocked))
+    ));
+    assert!(matches!(
+        strict.mfa.verify_app_password(&alice, typed, None).await,
+        Err(Error::NotAllowed(Reason::LegacyClientBlocked))
+    ));
+    assert_eq!(strict.mfa.list_app_passwords(&alice).await.unwrap().len(), 1);
+
+    // A suspicious-activity report or an administrator's block refuses it too.
+    open.mfa.report_suspicious_activity(&alice).await.unwrap();
+    assert!(matches!(
+        open.mfa.verify_app_password(&alice, typed, None).await,
+        Err(Error::NotAllowed(Reason::SuspiciousActivityReported))
+    ));
+    open.mfa.clear_suspicious_activity(&alice).await.unwrap();
+    store
+        .update_user(&alice, |r| r.blocked_by_admin = true)
+        .await
+        .unwrap();
+    assert!(matches!(
+        open.mfa.verify_app_password(&alice, typed, None).await,
+        Err(Error::NotAllowed(Reason::BlockedByAdmin))
+    ));
+    assert!(matches!(
+        open.mfa.create_app_password(&alice, "Other", None).await,
+        Err(Error::NotAllowed(Reason::BlockedByAdmin))
+    ));
+    store
+        .update_user(&alice, |r| r.blocked_by_admin = false)
+        .await
+        .unwrap();
+    open.mfa.verify_app_password(&alice, typed, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn creating_one_needs_a_fresh_verification() {
+    let h = harness();
+    let alice = user("alice");
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    assert!(matches!(
+        h.mfa.create_app_password(&alice, "Mail", None).await,
+        Err(Error::StepUpRequired)
+    ));
+    let proof = h.verify_next(&alice, app, &totp).await;
+    h.advance(599);
+    h.mfa
+        .create_app_password(&alice, "Mail", Some(proof.at()))
+        .await
+        .unwrap();
+    h.advance(1);
+    assert!(matches!(
+        h.mfa
+            .create_app_password(&alice, "Calendar", Some(proof.at()))
+            .await,
+        Err(Error::StepUpRequired)
+    ));
+    assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn names_are_checked() {
+    let h = harness();
+    let alice = user("alice");
+    for name in ["", "   ", "Mail\u{202E}", "a\u{0}b", &"n".repeat(101)] {
+        assert!(
+            matches!(
+                h.mfa.create_app_password(&alice, name, None).await,
+                Err(Error::AppPassword(mfa_app_password::Error::InvalidName { .. }))
+            ),
+            "{name:?}"
+        );
+    }
+    assert!(h.mfa.list_app_passwords(&alice).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn revoking_one_stops_it_and_only_it() {
+    let h = harness();
+    let alice = user("alice");
+    let mail = h.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
+    let calendar = h.mfa.create_app_password(&alice, "Calendar", None).await.unwrap();
+    h.mfa.revoke_app_password(&alice, mail.id).await.unwrap();
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::AppPasswordRevoked { id: mail.id })
+    );
+    assert!(matches!(
+        h.mfa
+            .verify_app_password(&alice, mail.password.expose(), None)
+            .await,
+        Err(Error::Rejected)
+    ));
+    h.mfa
+        .verify_app_password(&alice, calendar.password.expose(), None)
+        .await
+        .unwrap();
+    let list = h.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id(), calendar.id);
+    assert!(matches!(
+        h.mfa.revoke_app_password(&alice, mail.id).await,
+        Err(Error::NotFound { what: "app password" })
+    ));
+    // Another user cannot revoke it.
+    assert!(matches!(
+        h.mfa.revoke_app_password(&user("bob"), calendar.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn deleting_all_stops_every_one() {
+    let h = harness();
+    let (alice, bob) = (user("alice"), user("bob"));
+    let mut created = Vec::new();
+    for name in ["Mail", "Calendar", "Contacts"] {
+        created.push(h.mfa.create_app_password(&alice, name, None).await.unwrap());
+    }
+    let bobs = h.mfa.create_app_password(&bob, "Mail", None).await.unwrap();
+    assert_eq!(h.mfa.delete_all_app_passwords(&alice).await.unwrap(), 3);
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::AllAppPasswordsRevoked { count: 3 })
+    );
+    assert!(h.mfa.list_app_passwords(&alice).await.unwrap().is_empty());
+    for c in &created {
+        assert!(matches!(
+            h.mfa.verify_app_password(&alice, c.password.expose(), None).await,
+            Err(Error::Rejected)
+        ));
+    }
+    // Bob's are untouched.
+    h.mfa
+        .verify_app_password(&bob, bobs.password.expose(), None)
+        .await
+        .unwrap();
+    assert_eq!(h.mfa.delete_all_app_passwords(&alice).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn at_most_forty_per_user() {
+    let h = harness();
+    let alice = user("alice");
+    for i in 0..40 {
+        h.mfa
+            .create_app_password(&alice, &format!("Client {i}"), None)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        h.mfa.create_app_password(&alice, "One more", None).await,
+        Err(Error::LimitReached {
+            what: "app passwords",
+            max: 40
+        })
+    ));
+    assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
+    // Another user has a cap of their own; a revoked one frees a place.
+    h.mfa
+        .create_app_password(&user("bob"), "Mail", None)
+        .await
+        .unwrap();
+    let first = h.mfa.list_app_passwords(&alice).await.unwrap()[0].id();
+    h.mfa.revoke_app_password(&alice, first).await.unwrap();
+    h.mfa.create_app_password(&alice, "One more", None).await.unwrap();
+    assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_never_pass_the_cap() {
+    let h = harness();
+    let alice = user("alice");
+    for i in 0..37 {
+        h.mfa
+            .create_app_password(&alice, &format!("Client {i}"), None)
+            .await
+            .unwrap();
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (mfa, alice, barrier) = (h.mfa.clone(), alice.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                mfa.create_app_password(&alice, &format!("Racer {i}"), None).await
+            })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(Error::LimitReached { max: 40, .. }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (3, 5));
+    assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
+    let created_events = h
+        .events
+        .kinds()
+        .iter()
+        .filter(|k| matches!(k, EventKind::AppPasswordCreated { .. }))
+        .count();
+    assert_eq!(created_events, 40);
+}
+
+#[tokio::test]
+async fn a_smaller_cap_is_configurable() {
+    let mut config = config();
+    config.app_passwords.max_per_user = 2;
+    let h = harness_with(config, ring());
+    let alice = user("alice");
+    h.mfa.create_app_password(&alice, "A", None).await.unwrap();
+    h.mfa.create_app_password(&alice, "B", None).await.unwrap();
+    assert!(matches!(
+        h.mfa.create_app_password(&alice, "C", None).await,
+        Err(Error::LimitReached { max: 2, .. })
+    ));
+}
