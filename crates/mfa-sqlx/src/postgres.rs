@@ -1,0 +1,76 @@
+use mfa::StoreError;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::rows::db;
+use crate::store_impl::impl_store;
+
+/// A [`Store`](mfa::Store) on PostgreSQL, for a service that runs as several instances sharing one
+/// database.
+///
+/// Every operation that reads before it writes runs in a transaction (READ COMMITTED) that first
+/// upserts and so locks the user's row; a phone send also locks a row for the number. Compare-and-set
+/// operations are conditional `UPDATE`s or `DELETE ... RETURNING`. So the facade's guarantees hold
+/// across any number of instances and connections. Clones share the pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool (up to 10 connections) to `url`, e.g.
+    /// `postgres://mfa@db.internal:5432/app`. Does not create the tables: call
+    /// [`migrate`](Self::migrate). For TLS, pool sizes or a schema of your own, build a pool yourself
+    /// and use [`from_pool`](Self::from_pool).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(url)
+            .await
+            .map_err(db)?;
+        Ok(PgStore { pool })
+    }
+
+    /// A store on a pool you configured.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PgStore { pool }
+    }
+
+    /// The pool, for the host's own queries (and tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates or upgrades the tables, in the first schema of the connection's `search_path`: runs
+    /// the migrations in `migrations/postgres` of this crate that have not run yet (recorded in
+    /// `_sqlx_migrations`, under an advisory lock so instances starting together take turns).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(db)
+    }
+
+    /// Locks the number's row until commit, so sends to one number are checked one at a time.
+    /// Always taken after the user's row, so two sends cannot wait on each other.
+    async fn lock_number(
+        tx: &mut Transaction<'static, Postgres>,
+        number: &mfa::PhoneNumber,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mfa_phone_numbers (number) VALUES ($1) \
+             ON CONFLICT (number) DO UPDATE SET number = excluded.number",
+        )
+        .bind(number.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl_store!(PgStore, Postgres);

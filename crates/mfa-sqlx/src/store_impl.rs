@@ -1,0 +1,799 @@
+//! The `Store` implementation, written once for both backends.
+//!
+//! Both dialects accept the same SQL here (`$n` parameters, `ON CONFLICT`, `RETURNING`); a backend
+//! provides `begin()` (PostgreSQL: `BEGIN`; SQLite: `BEGIN IMMEDIATE`, which takes the database's
+//! write lock at once) and `lock_number()` (PostgreSQL locks a row per phone number; under SQLite the
+//! write lock already serialises everything). Every operation that reads before it writes runs in a
+//! transaction that first upserts the user's row ([`LOCK_USER`]): on PostgreSQL the upsert locks that
+//! row until commit, so a user's read-modify-write operations run one at a time across all instances.
+//! Operations that are a single statement run on their own.
+
+/// Creates the user's row if missing and locks it (PostgreSQL: a row lock until commit; the `DO
+/// UPDATE` form, unlike `DO NOTHING` + `SELECT ... FOR UPDATE`, also holds when a concurrent
+/// `delete_user` removes the row meanwhile), returning its counters.
+pub(crate) const LOCK_USER: &str = "INSERT INTO mfa_users (user_id) VALUES ($1) \
+     ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id \
+     RETURNING record, failures, locked_until";
+
+pub(crate) const RESET_FAILURES: &str =
+    "UPDATE mfa_users SET failures = 0, locked_until = NULL WHERE user_id = $1";
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Begins a write transaction and locks the user's row.
+            async fn lock_user(
+                &self,
+                user: &mfa::UserId,
+            ) -> Result<(sqlx::Transaction<'static, $db>, $crate::rows::UserRow), mfa::StoreError> {
+                use sqlx::Row as _;
+                let mut tx = self.begin().await?;
+                let row = sqlx::query($crate::store_impl::LOCK_USER)
+                    .bind(user.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let row = $crate::rows::UserRow {
+                    record: row.try_get(0).map_err($crate::rows::db)?,
+                    failures: row.try_get(1).map_err($crate::rows::db)?,
+                    locked_until: row.try_get(2).map_err($crate::rows::db)?,
+                };
+                Ok((tx, row))
+            }
+        }
+
+        impl mfa::Store for $store {
+            async fn get_user(&self, user: &mfa::UserId) -> Result<Option<mfa::UserRecord>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT record FROM mfa_users WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let record: Option<String> = row.try_get(0).map_err($crate::rows::db)?;
+                record
+                    .map(|text| $crate::rows::from_json(&text, "user record"))
+                    .transpose()
+            }
+
+            async fn update_user<F>(
+                &self,
+                user: &mfa::UserId,
+                change: F,
+            ) -> Result<mfa::UserRecord, mfa::StoreError>
+            where
+                F: FnOnce(&mut mfa::UserRecord) + Send,
+            {
+                let (mut tx, row) = self.lock_user(user).await?;
+                let mut record = match row.record {
+                    Some(text) => $crate::rows::from_json(&text, "user record")?,
+                    None => mfa::UserRecord::default(),
+                };
+                change(&mut record);
+                sqlx::query("UPDATE mfa_users SET record = $2 WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .bind($crate::rows::to_json(&record)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(record)
+            }
+
+            async fn delete_user(&self, user: &mfa::UserId) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                // Explicit deletes: they do not depend on foreign keys being enforced (a pool from
+                // `from_pool` may have them off). Phone sends stay until they leave the window.
+                for sql in [
+                    "DELETE FROM mfa_methods WHERE user_id = $1",
+                    "DELETE FROM mfa_pending WHERE user_id = $1",
+                    "DELETE FROM mfa_phone_challenges WHERE user_id = $1",
+                    "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
+                    "DELETE FROM mfa_app_passwords WHERE user_id = $1",
+                    "DELETE FROM mfa_devices WHERE user_id = $1",
+                    "DELETE FROM mfa_users WHERE user_id = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(user.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                }
+                tx.commit().await.map_err($crate::rows::db)
+            }
+
+            async fn list_methods(&self, user: &mfa::UserId) -> Result<Vec<mfa::MethodRecord>, mfa::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT record, last_accepted_step FROM mfa_methods WHERE user_id = $1 ORDER BY seq",
+                )
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                rows.iter().map($crate::store_impl::method_from_row).collect()
+            }
+
+            async fn insert_method_capped(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodRecord,
+                cap: usize,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let kind = $crate::rows::kind_name(method.kind());
+                let (mut tx, _) = self.lock_user(user).await?;
+                let counts = sqlx::query(
+                    "SELECT COALESCE(SUM(CASE WHEN method_id = $2 THEN 1 ELSE 0 END), 0), \
+                            COALESCE(SUM(CASE WHEN kind = $3 THEN 1 ELSE 0 END), 0) \
+                     FROM mfa_methods WHERE user_id = $1",
+                )
+                .bind(user.as_str())
+                .bind(&method.id.as_bytes()[..])
+                .bind(kind)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let same_id: i64 = counts.try_get(0).map_err($crate::rows::db)?;
+                let same_kind: i64 = counts.try_get(1).map_err($crate::rows::db)?;
+                if same_id > 0 {
+                    return Err(mfa::StoreError::Duplicate);
+                }
+                if $crate::rows::count_value(same_kind)? >= cap {
+                    return Ok(false);
+                }
+                let step = match &method.credential {
+                    mfa::Credential::AuthenticatorApp { last_accepted_step, .. } => {
+                        last_accepted_step.map($crate::rows::step_column).transpose()?
+                    }
+                    mfa::Credential::Phone { .. } => None,
+                };
+                sqlx::query(
+                    "INSERT INTO mfa_methods (user_id, method_id, kind, last_accepted_step, record) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(user.as_str())
+                .bind(&method.id.as_bytes()[..])
+                .bind(kind)
+                .bind(step)
+                .bind($crate::rows::to_json(&method)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(true)
+            }
+
+            async fn remove_method(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+            ) -> Result<Option<mfa::MethodRecord>, mfa::StoreError> {
+                let row = sqlx::query(
+                    "DELETE FROM mfa_methods WHERE user_id = $1 AND method_id = $2 \
+                     RETURNING record, last_accepted_step",
+                )
+                .bind(user.as_str())
+                .bind(&method.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                row.as_ref().map($crate::store_impl::method_from_row).transpose()
+            }
+
+            async fn remove_all_methods(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                $crate::rows::affected(done.rows_affected())
+            }
+
+            async fn accept_totp_step(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+                step: u64,
+            ) -> Result<bool, mfa::StoreError> {
+                let step = $crate::rows::step_column(step)?;
+                // The conditional UPDATE is the compare-and-set: on PostgreSQL a racing one waits
+                // for the row and re-checks the condition, so exactly one of equal steps wins.
+                let mut tx = self.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE mfa_methods SET last_accepted_step = $3 \
+                     WHERE user_id = $1 AND method_id = $2 AND kind = $4 \
+                     AND (last_accepted_step IS NULL OR last_accepted_step < $3)",
+                )
+                .bind(user.as_str())
+                .bind(&method.as_bytes()[..])
+                .bind(step)
+                .bind($crate::rows::KIND_APP)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                }
+                sqlx::query($crate::store_impl::RESET_FAILURES)
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(true)
+            }
+
+            async fn update_app_secret(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+                secret: mfa::SealedSecret,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let row = sqlx::query(
+                    "SELECT record FROM mfa_methods WHERE user_id = $1 AND method_id = $2 AND kind = $3",
+                )
+                .bind(user.as_str())
+                .bind(&method.as_bytes()[..])
+                .bind($crate::rows::KIND_APP)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                let mut record: mfa::MethodRecord = $crate::rows::from_json(&text, "method record")?;
+                match &mut record.credential {
+                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                    mfa::Credential::Phone { .. } => {
+                        return Err($crate::rows::corrupt("a method of kind app holds a phone"));
+                    }
+                }
+                // last_accepted_step lives in its own column, untouched here.
+                let done = sqlx::query(
+                    "UPDATE mfa_methods SET record = $3 WHERE user_id = $1 AND method_id = $2",
+                )
+                .bind(user.as_str())
+                .bind(&method.as_bytes()[..])
+                .bind($crate::rows::to_json(&record)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn put_pending(
+                &self,
+                user: &mfa::UserId,
+                pending: mfa::PendingEnrollment,
+            ) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                sqlx::query(
+                    "INSERT INTO mfa_pending (user_id, method_id, record) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET method_id = excluded.method_id, record = excluded.record",
+                )
+                .bind(user.as_str())
+                .bind(&pending.method.id.as_bytes()[..])
+                .bind($crate::rows::to_json(&pending)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)
+            }
+
+            async fn get_pending(
+                &self,
+                user: &mfa::UserId,
+            ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT record FROM mfa_pending WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                $crate::rows::from_json(&text, "pending enrollment").map(Some)
+            }
+
+            async fn take_pending(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+            ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "DELETE FROM mfa_pending WHERE user_id = $1 AND method_id = $2 RETURNING record",
+                )
+                .bind(user.as_str())
+                .bind(&method.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                $crate::rows::from_json(&text, "pending enrollment").map(Some)
+            }
+
+            async fn begin_attempt(
+                &self,
+                user: &mfa::UserId,
+                now: mfa::UnixTime,
+                rule: &mfa::ThrottleRule,
+            ) -> Result<mfa::Attempt, mfa::StoreError> {
+                let (mut tx, row) = self.lock_user(user).await?;
+                if let Some(until) = row.locked_until.filter(|until| *until > now.as_secs()) {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(mfa::Attempt::Locked {
+                        until: $crate::rows::time(until),
+                    });
+                }
+                let failures = $crate::rows::failures_value(row.failures)?.saturating_add(1);
+                let locked_until = match rule.lock_for(failures) {
+                    Some(lock) => Some(now.saturating_add(lock).as_secs()),
+                    None => row.locked_until,
+                };
+                sqlx::query("UPDATE mfa_users SET failures = $2, locked_until = $3 WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .bind(i64::from(failures))
+                    .bind(locked_until)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(mfa::Attempt::Counted { failures })
+            }
+
+            async fn reset_failures(&self, user: &mfa::UserId) -> Result<(), mfa::StoreError> {
+                sqlx::query($crate::store_impl::RESET_FAILURES)
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                Ok(())
+            }
+
+            async fn throttle_state(&self, user: &mfa::UserId) -> Result<mfa::ThrottleState, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT failures, locked_until FROM mfa_users WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    return Ok(mfa::ThrottleState::default());
+                };
+                let failures: i64 = row.try_get(0).map_err($crate::rows::db)?;
+                let locked_until: Option<i64> = row.try_get(1).map_err($crate::rows::db)?;
+                Ok(mfa::ThrottleState {
+                    failures: $crate::rows::failures_value(failures)?,
+                    locked_until: locked_until.map($crate::rows::time),
+                })
+            }
+
+            async fn put_phone_challenge(
+                &self,
+                user: &mfa::UserId,
+                challenge: mfa::PhoneChallenge,
+            ) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                sqlx::query(
+                    "INSERT INTO mfa_phone_challenges (user_id, tag, expires_at, record) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id) DO UPDATE \
+                     SET tag = excluded.tag, expires_at = excluded.expires_at, record = excluded.record",
+                )
+                .bind(user.as_str())
+                .bind(&challenge.tag.as_bytes()[..])
+                .bind(challenge.expires_at.as_secs())
+                .bind($crate::rows::to_json(&challenge)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)
+            }
+
+            async fn consume_phone_challenge(
+                &self,
+                user: &mfa::UserId,
+                tag: &mfa::Tag,
+                now: mfa::UnixTime,
+            ) -> Result<Option<mfa::PhoneChallenge>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let row = sqlx::query(
+                    "SELECT tag, expires_at, record FROM mfa_phone_challenges WHERE user_id = $1",
+                )
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(None);
+                };
+                let stored: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
+                let expires_at: i64 = row.try_get(1).map_err($crate::rows::db)?;
+                let delete = sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1").bind(user.as_str());
+                if now.as_secs() >= expires_at {
+                    delete.execute(&mut *tx).await.map_err($crate::rows::db)?;
+                    tx.commit().await.map_err($crate::rows::db)?;
+                    return Ok(None);
+                }
+                // Tag's equality is constant time.
+                if $crate::rows::tag(&stored, "phone challenge tag")? != *tag {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(None);
+                }
+                let text: String = row.try_get(2).map_err($crate::rows::db)?;
+                let challenge: mfa::PhoneChallenge = $crate::rows::from_json(&text, "phone challenge")?;
+                delete.execute(&mut *tx).await.map_err($crate::rows::db)?;
+                sqlx::query($crate::store_impl::RESET_FAILURES)
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(Some(challenge))
+            }
+
+            async fn record_phone_send(
+                &self,
+                user: &mfa::UserId,
+                number: &mfa::PhoneNumber,
+                now: mfa::UnixTime,
+                limit: &mfa::SendLimit,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let window_start = now.saturating_sub(limit.window).as_secs();
+                let (mut tx, _) = self.lock_user(user).await?;
+                Self::lock_number(&mut tx, number).await?;
+                // Prune this number's old sends (all of them were written under its lock).
+                sqlx::query("DELETE FROM mfa_phone_sends WHERE number = $1 AND sent_at <= $2")
+                    .bind(number.as_str())
+                    .bind(window_start)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let mine = sqlx::query(
+                    "SELECT COUNT(*), MAX(sent_at) FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $2",
+                )
+                .bind(user.as_str())
+                .bind(window_start)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let user_count: i64 = mine.try_get(0).map_err($crate::rows::db)?;
+                let last: Option<i64> = mine.try_get(1).map_err($crate::rows::db)?;
+                let too_soon = last.is_some_and(|last| {
+                    now < $crate::rows::time(last).saturating_add(limit.min_interval)
+                });
+                if too_soon || user_count >= i64::from(limit.per_user) {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                }
+                let theirs = sqlx::query(
+                    "SELECT COUNT(*) FROM mfa_phone_sends WHERE number = $1 AND sent_at > $2",
+                )
+                .bind(number.as_str())
+                .bind(window_start)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let number_count: i64 = theirs.try_get(0).map_err($crate::rows::db)?;
+                if number_count >= i64::from(limit.per_number) {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO mfa_phone_sends (user_id, number, sent_at) VALUES ($1, $2, $3)")
+                    .bind(user.as_str())
+                    .bind(number.as_str())
+                    .bind(now.as_secs())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(true)
+            }
+
+            async fn replace_recovery_codes(
+                &self,
+                user: &mfa::UserId,
+                tags: Vec<mfa::Tag>,
+            ) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                for tag in &tags {
+                    sqlx::query("INSERT INTO mfa_recovery_codes (user_id, tag) VALUES ($1, $2)")
+                        .bind(user.as_str())
+                        .bind(&tag.as_bytes()[..])
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                }
+                tx.commit().await.map_err($crate::rows::db)
+            }
+
+            async fn consume_recovery_code(
+                &self,
+                user: &mfa::UserId,
+                tag: &mfa::Tag,
+            ) -> Result<Option<usize>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let found = sqlx::query(
+                    "SELECT seq FROM mfa_recovery_codes WHERE user_id = $1 AND tag = $2 ORDER BY seq LIMIT 1",
+                )
+                .bind(user.as_str())
+                .bind(&tag.as_bytes()[..])
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let Some(found) = found else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(None);
+                };
+                let seq: i64 = found.try_get(0).map_err($crate::rows::db)?;
+                sqlx::query("DELETE FROM mfa_recovery_codes WHERE seq = $1")
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                sqlx::query($crate::store_impl::RESET_FAILURES)
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let left = sqlx::query("SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let left: i64 = left.try_get(0).map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                $crate::rows::count_value(left).map(Some)
+            }
+
+            async fn recovery_codes_left(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let left: i64 = row.try_get(0).map_err($crate::rows::db)?;
+                $crate::rows::count_value(left)
+            }
+
+            async fn insert_app_password_capped(
+                &self,
+                user: &mfa::UserId,
+                record: mfa::AppPasswordRecord,
+                cap: usize,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let id = record.id();
+                let (mut tx, _) = self.lock_user(user).await?;
+                let counts = sqlx::query(
+                    "SELECT COALESCE(SUM(CASE WHEN password_id = $2 THEN 1 ELSE 0 END), 0), COUNT(*) \
+                     FROM mfa_app_passwords WHERE user_id = $1",
+                )
+                .bind(user.as_str())
+                .bind(&id.as_bytes()[..])
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                let same_id: i64 = counts.try_get(0).map_err($crate::rows::db)?;
+                let total: i64 = counts.try_get(1).map_err($crate::rows::db)?;
+                if same_id > 0 {
+                    return Err(mfa::StoreError::Duplicate);
+                }
+                if $crate::rows::count_value(total)? >= cap {
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO mfa_app_passwords (user_id, password_id, record) VALUES ($1, $2, $3)")
+                    .bind(user.as_str())
+                    .bind(&id.as_bytes()[..])
+                    .bind($crate::rows::to_json(&record)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(true)
+            }
+
+            async fn list_app_passwords(
+                &self,
+                user: &mfa::UserId,
+            ) -> Result<Vec<mfa::AppPasswordRecord>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT record FROM mfa_app_passwords WHERE user_id = $1 ORDER BY seq")
+                    .bind(user.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                rows.iter()
+                    .map(|row| {
+                        let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                        $crate::rows::from_json(&text, "app password record")
+                    })
+                    .collect()
+            }
+
+            async fn update_app_password(
+                &self,
+                user: &mfa::UserId,
+                record: mfa::AppPasswordRecord,
+            ) -> Result<bool, mfa::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE mfa_app_passwords SET record = $3 WHERE user_id = $1 AND password_id = $2",
+                )
+                .bind(user.as_str())
+                .bind(&record.id().as_bytes()[..])
+                .bind($crate::rows::to_json(&record)?)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_app_password(
+                &self,
+                user: &mfa::UserId,
+                id: mfa::AppPasswordId,
+            ) -> Result<bool, mfa::StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1 AND password_id = $2")
+                    .bind(user.as_str())
+                    .bind(&id.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_all_app_passwords(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                $crate::rows::affected(done.rows_affected())
+            }
+
+            async fn insert_device(&self, user: &mfa::UserId, device: mfa::DeviceRecord) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                sqlx::query(
+                    "INSERT INTO mfa_devices (user_id, device_id, token_hash, name, created_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(user.as_str())
+                .bind(&device.id.as_bytes()[..])
+                .bind(&device.token_hash.as_bytes()[..])
+                .bind(&device.name)
+                .bind(device.created_at.as_secs())
+                .bind(device.last_used_at.as_secs())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)
+            }
+
+            async fn find_device(
+                &self,
+                user: &mfa::UserId,
+                token_hash: &mfa::Tag,
+            ) -> Result<Option<mfa::DeviceRecord>, mfa::StoreError> {
+                let row = sqlx::query(
+                    "SELECT device_id, token_hash, name, created_at, last_used_at FROM mfa_devices \
+                     WHERE user_id = $1 AND token_hash = $2 ORDER BY seq LIMIT 1",
+                )
+                .bind(user.as_str())
+                .bind(&token_hash.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                row.as_ref().map($crate::store_impl::device_from_row).transpose()
+            }
+
+            async fn touch_device(
+                &self,
+                user: &mfa::UserId,
+                device: mfa::DeviceId,
+                now: mfa::UnixTime,
+            ) -> Result<bool, mfa::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE mfa_devices SET last_used_at = $3 WHERE user_id = $1 AND device_id = $2",
+                )
+                .bind(user.as_str())
+                .bind(&device.as_bytes()[..])
+                .bind(now.as_secs())
+                .execute(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_devices(&self, user: &mfa::UserId) -> Result<Vec<mfa::DeviceRecord>, mfa::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT device_id, token_hash, name, created_at, last_used_at FROM mfa_devices \
+                     WHERE user_id = $1 ORDER BY seq",
+                )
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                rows.iter().map($crate::store_impl::device_from_row).collect()
+            }
+
+            async fn forget_device(&self, user: &mfa::UserId, device: mfa::DeviceId) -> Result<bool, mfa::StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1 AND device_id = $2")
+                    .bind(user.as_str())
+                    .bind(&device.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn forget_all_devices(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                $crate::rows::affected(done.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+/// A method from `record, last_accepted_step`: the column's step replaces the JSON's.
+pub(crate) fn method_from_row<R>(row: &R) -> Result<mfa::MethodRecord, mfa::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let text: String = row.try_get(0).map_err(crate::rows::db)?;
+    let step: Option<i64> = row.try_get(1).map_err(crate::rows::db)?;
+    let mut record: mfa::MethodRecord = crate::rows::from_json(&text, "method record")?;
+    if let mfa::Credential::AuthenticatorApp {
+        last_accepted_step, ..
+    } = &mut record.credential
+    {
+        *last_accepted_step = step.map(crate::rows::step_value).transpose()?;
+    }
+    Ok(record)
+}
+
+/// A device from `device_id, token_hash, name, created_at, last_used_at`.
+pub(crate) fn device_from_row<R>(row: &R) -> Result<mfa::DeviceRecord, mfa::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: Vec<u8> = row.try_get(0).map_err(crate::rows::db)?;
+    let token_hash: Vec<u8> = row.try_get(1).map_err(crate::rows::db)?;
+    Ok(mfa::DeviceRecord {
+        id: mfa::DeviceId::from_bytes(crate::rows::id16(&id, "device id")?),
+        token_hash: crate::rows::tag(&token_hash, "device token hash")?,
+        name: row.try_get(2).map_err(crate::rows::db)?,
+        created_at: crate::rows::time(row.try_get(3).map_err(crate::rows::db)?),
+        last_used_at: crate::rows::time(row.try_get(4).map_err(crate::rows::db)?),
+    })
+}
