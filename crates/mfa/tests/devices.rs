@@ -1,0 +1,438 @@
+//! Remembered devices ("don't ask again on this device"): opaque random tokens, hashed in the store,
+//! bound to their user, listed with name and times, and dead on every re-authentication trigger.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use mfa::{
+    Action, DeviceId, Error, EventKind, MethodId, MfaState, Policy, Reason, RememberedDevice, RevokedBy,
+    SignIn, SignInContext, Store, UserId, Verified,
+};
+use mfa_otp::Totp;
+
+const DAY: u64 = 86_400;
+
+struct Alice {
+    id: UserId,
+    app: MethodId,
+    totp: Totp,
+}
+
+/// Alice, MFA enforced, with an authenticator app.
+async fn alice(h: &Harness) -> Alice {
+    let id = user("alice");
+    h.mfa.set_mfa_state(&id, MfaState::Enforced).await.unwrap();
+    let (app, totp) = h.enroll_app(&id, None).await;
+    Alice { id, app, totp }
+}
+
+/// A verified sign-in on a new device, remembered as `name`.
+async fn remember(h: &Harness, a: &Alice, name: &str) -> (Verified, RememberedDevice) {
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    let device = h.mfa.remember_device(&proof, name).await.unwrap();
+    (proof, device)
+}
+
+async fn sign_in(h: &Harness, user: &UserId, token: &str) -> SignIn {
+    h.mfa
+        .begin_sign_in(user, Some(token), SignInContext::sign_in(h.now()))
+        .await
+        .unwrap()
+}
+
+async fn spared(h: &Harness, user: &UserId, device: &RememberedDevice) -> bool {
+    let answer = sign_in(h, user, device.token.expose()).await;
+    match answer.device {
+        Some(id) => {
+            assert_eq!(id, device.id);
+            assert_eq!(answer.decision.action, Action::Allow, "{:?}", answer.decision);
+            true
+        }
+        None => {
+            assert_eq!(
+                answer.decision.action,
+                Action::RequireMfa,
+                "{:?}",
+                answer.decision
+            );
+            false
+        }
+    }
+}
+
+fn listed(devices: &[mfa::DeviceRecord], id: DeviceId) -> bool {
+    devices.iter().any(|d| d.id == id)
+}
+
+#[tokio::test]
+async fn a_remembered_device_skips_the_prompt_and_is_listed() {
+    let h = harness();
+    let a = alice(&h).await;
+    let first = sign_in(&h, &a.id, "").await;
+    assert_eq!(first.decision.action, Action::RequireMfa);
+    assert_eq!(first.device, None);
+
+    let (proof, device) = remember(&h, &a, "Firefox on Linux").await;
+    assert_eq!(
+        device.until,
+        proof.at().saturating_add(Duration::from_secs(90 * DAY))
+    );
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::DeviceRemembered { device: device.id })
+    );
+    let list = h.mfa.list_devices(&a.id).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, device.id);
+    assert_eq!(list[0].name, "Firefox on Linux");
+    assert_eq!(list[0].created_at, proof.at());
+    assert_eq!(list[0].last_used_at, proof.at());
+
+    h.advance(3 * DAY);
+    assert!(spared(&h, &a.id, &device).await);
+    let list = h.mfa.list_devices(&a.id).await.unwrap();
+    assert_eq!(list[0].created_at, proof.at());
+    assert_eq!(list[0].last_used_at, h.now());
+
+    // Without the cookie the same user is asked.
+    let answer = h
+        .mfa
+        .begin_sign_in(&a.id, None, SignInContext::sign_in(h.now()))
+        .await
+        .unwrap();
+    assert_eq!(answer.decision.action, Action::RequireMfa);
+}
+
+#[tokio::test]
+async fn tokens_are_random_opaque_and_only_their_hash_is_stored() {
+    let h = harness();
+    let a = alice(&h).await;
+    let (_, one) = remember(&h, &a, "Laptop").await;
+    let (_, two) = remember(&h, &a, "Phone").await;
+    for token in [one.token.expose(), two.token.expose()] {
+        // 256 bits as unpadded base64url.
+        assert_eq!(token.len(), 43, "{token}");
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{token}"
+        );
+    }
+    assert_ne!(one.token.expose(), two.token.expose());
+    assert_ne!(one.id, two.id);
+    assert_eq!(format!("{:?}", one.token), "DeviceToken(..)");
+    assert!(!format!("{one:?}").contains(one.token.expose()));
+
+    let stored = h.store_json();
+    let events = h.events_json();
+    for token in [one.token.expose(), two.token.expose()] {
+        assert!(!stored.contains(token));
+        assert!(!stored.contains(&token[..16]) && !stored.contains(&token[16..32]));
+        assert!(!events.contains(token));
+    }
+    let records = h.mfa.list_devices(&a.id).await.unwrap();
+    let hashes: Vec<String> = records
+        .iter()
+        .map(|d| serde_json::to_string(&d.token_hash).unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 2);
+    assert_ne!(hashes[0], hashes[1]);
+    assert!(hashes.iter().all(|hash| stored.contains(hash.trim_matches('"'))));
+}
+
+#[tokio::test]
+async fn a_token_is_bound_to_its_user() {
+    let h = harness();
+    let a = alice(&h).await;
+    let (_, device) = remember(&h, &a, "Laptop").await;
+    let bob = user("bob");
+    h.mfa.set_mfa_state(&bob, MfaState::Enforced).await.unwrap();
+    h.enroll_app(&bob, None).await;
+    h.advance(DAY);
+
+    let answer = sign_in(&h, &bob, device.token.expose()).await;
+    assert_eq!(answer.device, None);
+    assert_eq!(answer.decision.action, Action::RequireMfa);
+    // Bob presenting it did not hurt Alice's device.
+    assert!(spared(&h, &a.id, &device).await);
+    assert!(h.mfa.list_devices(&bob).await.unwrap().is_empty());
+    // Nor can Bob forget it.
+    assert!(matches!(
+        h.mfa.forget_device(&bob, device.id).await,
+        Err(Error::NotFound { what: "device" })
+    ));
+    assert!(spared(&h, &a.id, &device).await);
+}
+
+#[tokio::test]
+async fn tokens_that_were_never_issued_are_ignored() {
+    let h = harness();
+    let a = alice(&h).await;
+    let (_, device) = remember(&h, &a, "Laptop").await;
+    h.advance(DAY);
+    let token = device.token.expose().to_owned();
+    let mut flipped = token.clone().into_bytes();
+    flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for typed in [
+        String::new(),
+        "x".to_owned(),
+        flipped,
+        format!("{token}A"),
+        token[..42].to_owned(),
+        "A".repeat(43),
+        "%%%%".repeat(11),
+        token.replace('-', "+"),
+        "é".repeat(40),
+    ] {
+        if typed == token {
+            continue;
+        }
+        let answer = sign_in(&h, &a.id, &typed).await;
+        assert_eq!(answer.device, None, "{typed:?}");
+        assert_eq!(answer.decision.action, Action::RequireMfa, "{typed:?}");
+    }
+    // None of them touched the real one.
+    assert!(spared(&h, &a.id, &device).await);
+}
+
+#[tokio::test]
+async fn remembering_needs_a_fresh_proof_and_a_policy_that_allows_it() {
+    let h = harness();
+    let a = alice(&h).await;
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    h.advance(599);
+    h.mfa.remember_device(&proof, "Fresh").await.unwrap();
+    h.advance(1);
+    assert!(matches!(
+        h.mfa.remember_device(&proof, "Stale").await,
+        Err(Error::StepUpRequired)
+    ));
+    assert_eq!(h.mfa.list_devices(&a.id).await.unwrap().len(), 1);
+
+    let mut config = config();
+    config.policy = Policy::nist_aal2();
+    let strict = harness_with(config, mfa::KeyRing::new(mfa::KeyId(1), &KEY_1).unwrap());
+    let a = alice(&strict).await;
+    let proof = strict.verify_next(&a.id, a.app, &a.totp).await;
+    assert!(matches!(
+        strict.mfa.remember_device(&proof, "Laptop").await,
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(strict.mfa.list_devices(&a.id).await.unwrap().is_empty());
+}
+
+/// The re-authentication triggers (removing a method has its own test below).
+#[derive(Debug, Clone, Copy)]
+enum Trigger {
+    PasswordChanged,
+    SignOutEverywhere,
+    AdminRevokesMfaSessions,
+    MethodAdded,
+    ReregistrationRequired,
+    ForgetThisOne,
+    /// The host records a password change in the store without telling the service: the policy alone
+    /// must kill the device.
+    PasswordChangedInTheStoreOnly,
+}
+
+async fn apply(h: &Harness, a: &Alice, trigger: Trigger, device: &RememberedDevice) {
+    match trigger {
+        Trigger::PasswordChanged => h.mfa.password_changed(&a.id).await.unwrap(),
+        Trigger::SignOutEverywhere => {
+            h.mfa.sign_out_everywhere(&a.id).await.unwrap();
+            assert!(h.events.kinds().contains(&EventKind::SessionsRevoked {
+                by: RevokedBy::User,
+                devices: 2
+            }));
+        }
+        Trigger::AdminRevokesMfaSessions => {
+            h.mfa.revoke_mfa_sessions(&a.id).await.unwrap();
+            assert!(h.events.kinds().contains(&EventKind::SessionsRevoked {
+                by: RevokedBy::Admin,
+                devices: 2
+            }));
+        }
+        Trigger::MethodAdded => {
+            let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+            h.enroll_app(&a.id, Some(proof.at())).await;
+        }
+        Trigger::ReregistrationRequired => h.mfa.require_reregistration(&a.id).await.unwrap(),
+        Trigger::ForgetThisOne => {
+            h.mfa.forget_device(&a.id, device.id).await.unwrap();
+            assert!(
+                h.events
+                    .kinds()
+                    .contains(&EventKind::DeviceForgotten { device: device.id })
+            );
+        }
+        Trigger::PasswordChangedInTheStoreOnly => {
+            let now = h.now();
+            h.store
+                .update_user(&a.id, |r| r.password_changed_at = Some(now))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_reauthentication_trigger_kills_the_device() {
+    for trigger in [
+        Trigger::PasswordChanged,
+        Trigger::SignOutEverywhere,
+        Trigger::AdminRevokesMfaSessions,
+        Trigger::MethodAdded,
+        Trigger::ReregistrationRequired,
+        Trigger::ForgetThisOne,
+        Trigger::PasswordChangedInTheStoreOnly,
+    ] {
+        let h = harness();
+        let a = alice(&h).await;
+        let (_, device) = remember(&h, &a, "Laptop").await;
+        let (_, other) = remember(&h, &a, "Phone").await;
+        h.advance(DAY);
+        assert!(spared(&h, &a.id, &device).await, "{trigger:?}");
+        h.advance(1);
+        apply(&h, &a, trigger, &device).await;
+        h.advance(1);
+
+        let answer = sign_in(&h, &a.id, device.token.expose()).await;
+        assert_eq!(answer.device, None, "{trigger:?}");
+        let expected = match trigger {
+            Trigger::ReregistrationRequired => Action::RequireRegistration,
+            _ => Action::RequireMfa,
+        };
+        assert_eq!(
+            answer.decision.action, expected,
+            "{trigger:?}: {:?}",
+            answer.decision
+        );
+        let devices = h.mfa.list_devices(&a.id).await.unwrap();
+        assert!(!listed(&devices, device.id), "{trigger:?}: still listed");
+        // Forgetting one leaves the other; every other trigger ends them all.
+        let other_alive = matches!(trigger, Trigger::ForgetThisOne);
+        let answer = sign_in(&h, &a.id, other.token.expose()).await;
+        assert_eq!(answer.device.is_some(), other_alive, "{trigger:?}");
+        assert_eq!(
+            listed(&h.mfa.list_devices(&a.id).await.unwrap(), other.id),
+            other_alive,
+            "{trigger:?}"
+        );
+
+        // A trigger does not break remembering for good: a new verification may remember again.
+        if !matches!(trigger, Trigger::ReregistrationRequired) {
+            let (_, again) = remember(&h, &a, "Laptop").await;
+            h.advance(DAY);
+            assert!(spared(&h, &a.id, &again).await, "{trigger:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn removing_a_method_kills_the_device() {
+    let h = harness();
+    let a = alice(&h).await;
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    let (second, _) = h.enroll_app(&a.id, Some(proof.at())).await;
+    let (_, device) = remember(&h, &a, "Laptop").await;
+    h.advance(DAY);
+    assert!(spared(&h, &a.id, &device).await);
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    h.mfa
+        .remove_method(&a.id, second, Some(proof.at()))
+        .await
+        .unwrap();
+    h.advance(1);
+    let answer = sign_in(&h, &a.id, device.token.expose()).await;
+    assert_eq!(answer.device, None);
+    assert!(answer.decision.reasons.contains(&Reason::MethodsChanged));
+    assert!(h.mfa.list_devices(&a.id).await.unwrap().is_empty());
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::DeviceForgotten { device: device.id })
+    );
+}
+
+#[tokio::test]
+async fn the_remembered_window_ends_at_exactly_ninety_days() {
+    let h = harness();
+    let a = alice(&h).await;
+    let (proof, device) = remember(&h, &a, "Laptop").await;
+    let start = proof.at();
+    // Used every 13 days, so inactivity never ends it first.
+    for day in [13, 26, 39, 52, 65, 78] {
+        h.clock.set(start.saturating_add(Duration::from_secs(day * DAY)));
+        assert!(spared(&h, &a.id, &device).await, "day {day}");
+    }
+    h.clock
+        .set(start.saturating_add(Duration::from_secs(90 * DAY - 1)));
+    assert!(spared(&h, &a.id, &device).await);
+    h.clock.set(start.saturating_add(Duration::from_secs(90 * DAY)));
+    assert_eq!(h.now(), device.until);
+    let answer = sign_in(&h, &a.id, device.token.expose()).await;
+    assert_eq!(answer.device, None);
+    assert_eq!(answer.decision.action, Action::RequireMfa);
+    assert!(
+        answer.decision.reasons.contains(&Reason::RememberedDeviceExpired),
+        "{:?}",
+        answer.decision
+    );
+    assert!(h.mfa.list_devices(&a.id).await.unwrap().is_empty());
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::DeviceForgotten { device: device.id })
+    );
+}
+
+#[tokio::test]
+async fn fourteen_days_without_use_end_it() {
+    let h = harness();
+    let a = alice(&h).await;
+    let (proof, used) = remember(&h, &a, "Used").await;
+    let (_, idle) = remember(&h, &a, "Idle").await;
+    assert_eq!(proof.at(), h.now().saturating_sub(Duration::from_secs(30)));
+    let used_at = h.mfa.list_devices(&a.id).await.unwrap()[0].last_used_at;
+    let idle_at = h.mfa.list_devices(&a.id).await.unwrap()[1].last_used_at;
+
+    h.clock
+        .set(used_at.saturating_add(Duration::from_secs(14 * DAY - 1)));
+    assert!(spared(&h, &a.id, &used).await);
+    let used_at = h.now();
+
+    h.clock.set(idle_at.saturating_add(Duration::from_secs(14 * DAY)));
+    let answer = sign_in(&h, &a.id, idle.token.expose()).await;
+    assert_eq!(answer.device, None);
+    assert!(
+        answer.decision.reasons.contains(&Reason::InactivityLimitReached),
+        "{:?}",
+        answer.decision
+    );
+    assert!(!listed(&h.mfa.list_devices(&a.id).await.unwrap(), idle.id));
+
+    // The used one counts from its last use.
+    h.clock
+        .set(used_at.saturating_add(Duration::from_secs(14 * DAY - 1)));
+    assert!(spared(&h, &a.id, &used).await);
+    let used_at = h.now();
+    h.clock.set(used_at.saturating_add(Duration::from_secs(14 * DAY)));
+    assert!(!spared(&h, &a.id, &used).await);
+    assert!(h.mfa.list_devices(&a.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn forgetting_an_unknown_device_is_not_found() {
+    let h = harness();
+    let a = alice(&h).await;
+    assert!(matches!(
+        h.mfa.forget_device(&a.id, DeviceId::generate().unwrap()).await,
+        Err(Error::NotFound { what: "device" })
+    ));
+}
