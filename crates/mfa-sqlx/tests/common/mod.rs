@@ -1,0 +1,263 @@
+//! Shared set-up of the mfa-sqlx tests: PostgreSQL schemas per run, records, and the races run against
+//! two independent stores on one database.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfa::{
+    AppPasswordRecord, Attempt, Credential, KeyId, MethodId, MethodRecord, SealedSecret, Store, ThrottleRule,
+    TotpParams, UnixTime, UserId,
+};
+use mfa_app_password::{AppPasswords, Argon2Params, IssueOptions, TagKey};
+use mfa_sqlx::PgStore;
+use mfa_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use mfa_sqlx::sqlx::{self, PgPool};
+
+/// Where the PostgreSQL tests find their server.
+pub const PG_URL_VAR: &str = "MFA_TEST_POSTGRES_URL";
+
+pub const T0: i64 = 1_700_000_000;
+
+/// A random suffix for names of users and schemas.
+pub fn random_name(prefix: &str) -> String {
+    format!("{prefix}_{}", MethodId::generate().unwrap())
+}
+
+pub fn user(prefix: &str) -> UserId {
+    UserId::new(&random_name(prefix)).unwrap()
+}
+
+/// A schema of its own for one test run, dropped by [`PgSchema::drop`].
+pub struct PgSchema {
+    admin: PgPool,
+    options: PgConnectOptions,
+    pub name: String,
+}
+
+impl PgSchema {
+    /// `None` (with a note) when MFA_TEST_POSTGRES_URL is unset; panics when it is set but the server
+    /// cannot be reached, so CI fails instead of skipping.
+    pub async fn create(test: &str) -> Option<PgSchema> {
+        let Ok(url) = std::env::var(PG_URL_VAR) else {
+            eprintln!("note: {PG_URL_VAR} is not set; skipping the PostgreSQL test `{test}`");
+            return None;
+        };
+        let base = PgConnectOptions::from_str(&url)
+            .unwrap_or_else(|e| panic!("{PG_URL_VAR} is not a PostgreSQL URL: {e}"));
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(base.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{PG_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
+        let name = random_name("mfa_test");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let options = base.options([("search_path", name.as_str())]);
+        Some(PgSchema { admin, options, name })
+    }
+
+    /// A new pool (an independent "service instance") on the schema.
+    pub async fn pool(&self, connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(self.options.clone())
+            .await
+            .unwrap()
+    }
+
+    /// A new store on its own pool, migrated.
+    pub async fn store(&self, connections: u32) -> PgStore {
+        let store = PgStore::from_pool(self.pool(connections).await);
+        store.migrate().await.unwrap();
+        store
+    }
+
+    pub async fn drop(self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+        self.admin.close().await;
+    }
+}
+
+/// Runs `body` on a fresh schema and drops the schema whatever the outcome; then re-raises a panic.
+pub async fn with_pg_schema<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Arc<PgSchema>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(schema) = PgSchema::create(test).await else {
+        return;
+    };
+    let schema = Arc::new(schema);
+    let outcome = tokio::spawn(body(schema.clone())).await;
+    match Arc::try_unwrap(schema) {
+        Ok(schema) => schema.drop().await,
+        Err(_) => eprintln!("warning: the schema of `{test}` is still in use and was not dropped"),
+    }
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+pub fn app_method() -> MethodRecord {
+    MethodRecord {
+        id: MethodId::generate().unwrap(),
+        name: "app".to_owned(),
+        created_at: UnixTime::from_secs(T0),
+        credential: Credential::AuthenticatorApp {
+            secret: SealedSecret::from_parts(KeyId(1), vec![0x5A; 60]),
+            params: TotpParams::default(),
+            last_accepted_step: None,
+        },
+    }
+}
+
+pub fn app_passwords() -> AppPasswords {
+    let config = mfa_app_password::Config {
+        params: Argon2Params { m_kib: 8, t: 1, p: 1 },
+        ..mfa_app_password::Config::default()
+    };
+    AppPasswords::new(config, TagKey::generate().unwrap()).unwrap()
+}
+
+pub fn app_password_record(service: &AppPasswords, name: &str) -> AppPasswordRecord {
+    service
+        .issue(0, name, IssueOptions::default(), T0.unsigned_abs())
+        .unwrap()
+        .record
+}
+
+/// Tasks per race.
+pub const RACERS: usize = 32;
+
+/// Runs `RACERS` tasks, alternately on `a` and `b`, released together; results in task order.
+pub async fn race<S, T, F, Fut>(a: &Arc<S>, b: &Arc<S>, task: F) -> Vec<T>
+where
+    S: Store + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<S>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut handles = Vec::with_capacity(RACERS);
+    for i in 0..RACERS {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let barrier = barrier.clone();
+        let run = task(store, i);
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            run.await
+        }));
+    }
+    let mut results = Vec::with_capacity(RACERS);
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+/// The same TOTP step offered by every racer, over several rounds: exactly one acceptance a round.
+pub async fn totp_step_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
+    let user = user("step_race");
+    let method = app_method();
+    let id = method.id;
+    assert!(a.insert_method_capped(&user, method, 5).await.unwrap());
+    for round in 0..5u64 {
+        let step = 58_000_000 + round;
+        let shared = user.clone();
+        let results = race(&a, &b, move |store, _| {
+            let user = shared.clone();
+            async move { store.accept_totp_step(&user, id, step).await.unwrap() }
+        })
+        .await;
+        let accepted = results.iter().filter(|ok| **ok).count();
+        assert_eq!(accepted, 1, "round {round}: {accepted} of {RACERS} racers accepted step {step}");
+        assert!(!b.accept_totp_step(&user, id, step).await.unwrap(), "a replay was accepted");
+    }
+    let methods = a.list_methods(&user).await.unwrap();
+    assert!(matches!(
+        methods[0].credential,
+        Credential::AuthenticatorApp { last_accepted_step: Some(58_000_004), .. }
+    ));
+}
+
+/// Failures raced past the lock threshold: the counts 1..=free_attempts each once, then only Locked;
+/// the stored count is exact and the lock holds.
+pub async fn failure_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
+    let user = user("failure_race");
+    let rule = ThrottleRule {
+        free_attempts: 10,
+        base_lock: Duration::from_secs(60),
+        max_lock: Duration::from_secs(3600),
+    };
+    let now = UnixTime::from_secs(T0);
+    let shared = user.clone();
+    let results = race(&a, &b, move |store, _| {
+        let user = shared.clone();
+        async move { store.begin_attempt(&user, now, &rule).await.unwrap() }
+    })
+    .await;
+    let counted: Vec<u32> = results
+        .iter()
+        .filter_map(|r| match r {
+            Attempt::Counted { failures } => Some(*failures),
+            Attempt::Locked { .. } => None,
+        })
+        .collect();
+    let distinct: BTreeSet<u32> = counted.iter().copied().collect();
+    assert_eq!(counted.len(), 10, "counted attempts: {counted:?}");
+    assert_eq!(distinct, (1..=10).collect::<BTreeSet<u32>>(), "counts: {counted:?}");
+    let until = now.saturating_add(Duration::from_secs(60));
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Attempt::Counted { .. }) || *r == Attempt::Locked { until }),
+        "{results:?}"
+    );
+    for store in [&a, &b] {
+        let state = store.throttle_state(&user).await.unwrap();
+        assert_eq!(state.failures, 10);
+        assert_eq!(state.locked_until, Some(until));
+        assert_eq!(
+            store.begin_attempt(&user, now, &rule).await.unwrap(),
+            Attempt::Locked { until }
+        );
+    }
+}
+
+/// App passwords inserted concurrently past the cap: never more than the cap.
+pub async fn app_password_cap_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
+    let user = user("cap_race");
+    let service = Arc::new(app_passwords());
+    let records: Vec<AppPasswordRecord> = (0..RACERS)
+        .map(|i| app_password_record(&service, &format!("client {i}")))
+        .collect();
+    let records = Arc::new(records);
+    let shared = user.clone();
+    let results = race(&a, &b, move |store, i| {
+        let user = shared.clone();
+        let record = records[i].clone();
+        async move { store.insert_app_password_capped(&user, record, 7).await.unwrap() }
+    })
+    .await;
+    let inserted = results.iter().filter(|ok| **ok).count();
+    assert_eq!(inserted, 7, "{inserted} inserted with a cap of 7");
+    assert_eq!(a.list_app_passwords(&user).await.unwrap().len(), 7);
+    assert_eq!(b.list_app_passwords(&user).await.unwrap().len(), 7);
+}
