@@ -1,0 +1,444 @@
+//! Secrets at rest and in output: after a full scenario neither the store, the events nor the Debug
+//! output of any outcome holds a plaintext; TOTP secrets are sealed under a rotating key ring, with
+//! re-encryption on use and by call; damaged ciphertext is a typed error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use common::*;
+use mfa::{
+    Channel, Credential, Error, EventKind, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, PhoneKind,
+    SealedSecret, SignInContext, Store, UnixTime, UserId,
+};
+use mfa_enroll::KeyUri;
+
+const MOBILE: &str = "+14155550100";
+
+/// Every text form a byte secret could leak in.
+fn byte_forms(bytes: &[u8]) -> Vec<String> {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        URL_SAFE_NO_PAD.encode(bytes),
+        URL_SAFE.encode(bytes),
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        hex.clone(),
+        hex.to_uppercase(),
+        format!("{bytes:?}"),
+    ]
+}
+
+/// `text` holds `code` as a token of its own: not inside a longer run of letters and digits (a
+/// timestamp, a hexadecimal id, base64), where six given digits could turn up by chance.
+fn has_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric()) && !after.is_some_and(|c| c.is_alphanumeric())
+    })
+}
+
+struct Plaintexts {
+    long: Vec<String>,
+    codes: Vec<String>,
+}
+
+#[tokio::test]
+async fn after_a_full_scenario_no_plaintext_is_stored_emitted_or_printed() {
+    let h = harness_with(loose_sends_config(), KeyRing::new(KeyId(1), &KEY_1).unwrap());
+    let alice = user("alice");
+    let mut secrets = Plaintexts {
+        long: Vec::new(),
+        codes: Vec::new(),
+    };
+    let mut debug = Vec::new();
+
+    h.mfa
+        .set_mfa_state(&alice, mfa::MfaState::Enforced)
+        .await
+        .unwrap();
+    // An authenticator app.
+    let enrollment = h
+        .mfa
+        .begin_app_enrollment(&alice, "alice@example.com", "Phone", None)
+        .await
+        .unwrap();
+    debug.push(format!("{enrollment:?}"));
+    let key = KeyUri::parse(enrollment.uri().as_str()).unwrap();
+    let base32 = key.secret().to_base32().to_string();
+    assert!(base32.len() >= 26, "{base32}");
+    secrets.long.push(base32.clone());
+    secrets.long.push(base32.to_lowercase());
+    secrets.long.push(enrollment.secret_for_typing().to_string());
+    secrets.long.extend(byte_forms(key.secret().expose_bytes()));
+    // The pending registration is sealed already.
+    check_store(&h, &secrets);
+    let totp = key.to_totp().unwrap();
+    let first = h.code(&totp);
+    secrets.codes.push(first.clone());
+    let app = h
+        .mfa
+        .confirm_app_enrollment(&alice, enrollment.method(), &first)
+        .await
+        .unwrap();
+    debug.push(format!("{app:?}"));
+    let app = app.id;
+
+    // A phone.
+    let proof = h.verify_next(&alice, app, &totp).await;
+    secrets.codes.push(h.code(&totp));
+    debug.push(format!("{proof:?}"));
+    let sent = h
+        .mfa
+        .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, Some(proof.at()))
+        .await
+        .unwrap();
+    debug.push(format!("{sent:?}"));
+    let code = h.last_code(MOBILE);
+    secrets.codes.push(code.clone());
+    check_store(&h, &secrets);
+    let mobile = h
+        .mfa
+        .confirm_phone_enrollment(&alice, sent.method, &code)
+        .await
+        .unwrap()
+        .id;
+
+    // A sign-in with an SMS code, remembered.
+    let sign_in = h
+        .mfa
+        .begin_sign_in(&alice, None, SignInContext::sign_in(h.now()))
+        .await
+        .unwrap();
+    debug.push(format!("{sign_in:?}"));
+    let challenge = h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    debug.push(format!("{challenge:?}"));
+    let code = h.last_code(MOBILE);
+    secrets.codes.push(code.clone());
+    debug.push(format!("{:?}", h.phones.sent()));
+    // Outstanding: only its tag is stored.
+    check_store(&h, &secrets);
+    let wrong_result = h.mfa.verify(&alice, mobile, &wrong(&code)).await;
+    debug.push(format!("{wrong_result:?}"));
+    let proof = h.mfa.verify(&alice, mobile, &code).await.unwrap();
+    let remembered = h.mfa.remember_device(&proof, "Laptop").await.unwrap();
+    debug.push(format!("{remembered:?}"));
+    debug.push(format!("{:?}", remembered.token));
+    secrets.long.push(remembered.token.expose().to_owned());
+    let token_bytes = URL_SAFE_NO_PAD.decode(remembered.token.expose()).unwrap();
+    secrets.long.extend(byte_forms(&token_bytes));
+
+    // Recovery codes and an app password.
+    let codes = h
+        .mfa
+        .generate_recovery_codes(&alice, Some(proof.at()))
+        .await
+        .unwrap();
+    debug.push(format!("{codes:?}"));
+    for code in codes.codes() {
+        secrets.long.push(code.to_owned());
+        secrets.long.push(code.replace('-', ""));
+        secrets.long.push(code.to_uppercase());
+    }
+    let first_recovery = codes.codes().next().unwrap().to_owned();
+    let redeemed = h.mfa.redeem_recovery_code(&alice, &first_recovery).await.unwrap();
+    debug.push(format!("{redeemed:?}"));
+    let password = h
+        .mfa
+        .create_app_password(&alice, "Mail", Some(proof.at()))
+        .await
+        .unwrap();
+    debug.push(format!("{password:?}"));
+    secrets.long.push(password.password.expose().to_owned());
+    secrets.long.push(password.password.expose().replace(' ', ""));
+    h.mfa
+        .verify_app_password(&alice, password.password.expose(), None)
+        .await
+        .unwrap();
+    let bad_app_password = h
+        .mfa
+        .verify_app_password(&alice, "abcd efgh ijkl mnop", None)
+        .await;
+    debug.push(format!("{bad_app_password:?}"));
+
+    // Later sign-ins: with the device, with the app.
+    h.advance(86_400);
+    let again = h
+        .mfa
+        .begin_sign_in(
+            &alice,
+            Some(remembered.token.expose()),
+            SignInContext::sign_in(h.now()),
+        )
+        .await
+        .unwrap();
+    assert!(again.device.is_some());
+    debug.push(format!("{again:?}"));
+    let code = h.code(&totp);
+    secrets.codes.push(code.clone());
+    h.mfa.verify(&alice, app, &code).await.unwrap();
+    let replay = h.mfa.verify(&alice, app, &code).await;
+    debug.push(format!("{replay:?}"));
+
+    // What the settings pages show.
+    debug.push(format!("{:?}", h.mfa.list_methods(&alice).await.unwrap()));
+    debug.push(format!("{:?}", h.mfa.list_devices(&alice).await.unwrap()));
+    debug.push(format!("{:?}", h.mfa.list_app_passwords(&alice).await.unwrap()));
+    debug.push(format!("{:?}", h.store.list_methods(&alice).await.unwrap()));
+    // The service, with its store, keys and recording delivery inside.
+    debug.push(format!("{:?}", h.mfa));
+    debug.push(format!("{:?}", h.events.events()));
+
+    check_store(&h, &secrets);
+    let events = h.events_json();
+    for secret in &secrets.long {
+        assert!(!events.contains(secret.as_str()), "{secret} in the events");
+        for (i, text) in debug.iter().enumerate() {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret} in Debug output #{i}: {text}"
+            );
+        }
+    }
+    for code in &secrets.codes {
+        assert!(!has_code(&events, code), "{code} in the events");
+        for (i, text) in debug.iter().enumerate() {
+            assert!(!has_code(text, code), "{code} in Debug output #{i}: {text}");
+        }
+    }
+    // The scenario did produce all of it.
+    assert_eq!(secrets.codes.len(), 5);
+    assert!(h.events.events().len() > 15);
+}
+
+fn check_store(h: &Harness, secrets: &Plaintexts) {
+    let stored = h.store_json();
+    for secret in &secrets.long {
+        assert!(
+            !stored.contains(secret.as_str()),
+            "{secret} in the store: {stored}"
+        );
+    }
+    for code in &secrets.codes {
+        assert!(!has_code(&stored, code), "{code} in the store: {stored}");
+    }
+}
+
+/// The sealed secrets of the user's apps, by method.
+async fn sealed(store: &MemoryStore, user: &UserId) -> Vec<(MethodId, SealedSecret)> {
+    store
+        .list_methods(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m.credential {
+            Credential::AuthenticatorApp { secret, .. } => Some((m.id, secret)),
+            Credential::Phone { .. } => None,
+        })
+        .collect()
+}
+
+fn ring_1() -> KeyRing {
+    KeyRing::new(KeyId(1), &KEY_1).unwrap()
+}
+
+fn ring_2_over_1() -> KeyRing {
+    KeyRing::new(KeyId(2), &KEY_2)
+        .unwrap()
+        .with_previous(KeyId(1), &KEY_1)
+        .unwrap()
+}
+
+fn ring_2_only() -> KeyRing {
+    KeyRing::new(KeyId(2), &KEY_2).unwrap()
+}
+
+/// Services over one store and clock with different key rings.
+fn service(store: &MemoryStore, clock: &Arc<ManualClock>, keys: KeyRing) -> Harness {
+    build(config(), keys, store.clone(), clock.clone())
+}
+
+#[tokio::test]
+async fn a_new_key_reseals_a_secret_when_it_verifies() {
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
+    let old = service(&store, &clock, ring_1());
+    let alice = user("alice");
+    let (app, totp) = old.enroll_app(&alice, None).await;
+    let before = sealed(&store, &alice).await;
+    assert_eq!(before[0].1.key_id(), KeyId(1));
+
+    // A service with only the new key cannot open it yet.
+    let new_only = service(&store, &clock, ring_2_only());
+    new_only.advance(30);
+    assert!(matches!(
+        new_only.mfa.verify(&alice, app, &new_only.code(&totp)).await,
+        Err(Error::UnknownKey { id: KeyId(1) })
+    ));
+
+    // The rotated ring opens the old ciphertext, and the verification reseals it.
+    let rotated = service(&store, &clock, ring_2_over_1());
+    rotated.advance(3600); // past any lock the attempt above may have counted toward
+    rotated.verify_next(&alice, app, &totp).await;
+    let after = sealed(&store, &alice).await;
+    assert_eq!(after[0].1.key_id(), KeyId(2));
+    assert_ne!(after[0].1.as_bytes(), before[0].1.as_bytes());
+
+    // Now the new key alone suffices, and the old key alone no longer does.
+    new_only.verify_next(&alice, app, &totp).await;
+    old.advance(30);
+    assert!(matches!(
+        old.mfa.verify(&alice, app, &old.code(&totp)).await,
+        Err(Error::UnknownKey { id: KeyId(2) })
+    ));
+    // A failed verification reseals nothing.
+    let h = service(&store, &clock, ring_2_over_1());
+    let unchanged = sealed(&store, &alice).await;
+    h.advance(3600);
+    let _ = h.mfa.verify(&alice, app, &wrong(&h.code(&totp))).await;
+    assert_eq!(sealed(&store, &alice).await, unchanged);
+}
+
+#[tokio::test]
+async fn reencrypt_user_reseals_every_old_secret_at_once() {
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
+    let old = service(&store, &clock, ring_1());
+    let alice = user("alice");
+    let (app, totp) = old.enroll_app(&alice, None).await;
+    let proof = old.verify_next(&alice, app, &totp).await;
+    let (second, second_totp) = old.enroll_app(&alice, Some(proof.at())).await;
+    old.enroll_mobile(&alice, MOBILE, Some(proof.at())).await;
+    let before = sealed(&store, &alice).await;
+    assert_eq!(before.len(), 2);
+    assert!(before.iter().all(|(_, s)| s.key_id() == KeyId(1)));
+
+    let rotated = service(&store, &clock, ring_2_over_1());
+    assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 2);
+    assert_eq!(
+        rotated.events.kinds(),
+        vec![EventKind::SecretsReencrypted { count: 2 }]
+    );
+    let after = sealed(&store, &alice).await;
+    assert!(after.iter().all(|(_, s)| s.key_id() == KeyId(2)));
+    // Nothing left to do, and no event for nothing.
+    assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 0);
+    assert_eq!(rotated.events.kinds().len(), 1);
+    assert_eq!(rotated.mfa.reencrypt_user(&user("nobody")).await.unwrap(), 0);
+
+    // Both apps work under the new key alone, and replay protection survived the resealing.
+    let new_only = service(&store, &clock, ring_2_only());
+    new_only.verify_next(&alice, app, &totp).await;
+    new_only.verify_next(&alice, second, &second_totp).await;
+    let replayed = new_only.code(&second_totp);
+    assert!(matches!(
+        new_only.mfa.verify(&alice, second, &replayed).await,
+        Err(Error::Rejected)
+    ));
+}
+
+#[tokio::test]
+async fn damaged_or_misplaced_ciphertext_is_a_typed_error() {
+    let h = harness();
+    let alice = user("alice");
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let proof = h.verify_next(&alice, app, &totp).await;
+    let (second, second_totp) = h.enroll_app(&alice, Some(proof.at())).await;
+    let bob = user("bob");
+    let (bobs_app, _) = h.enroll_app(&bob, None).await;
+    let original = sealed(&h.store, &alice).await[0].1.clone();
+    let bytes = original.as_bytes().to_vec();
+
+    let mut damaged: Vec<(&str, SealedSecret)> = Vec::new();
+    for (what, index) in [("nonce", 0), ("ciphertext", 30), ("tag", bytes.len() - 1)] {
+        let mut flipped = bytes.clone();
+        flipped[index] ^= 0x01;
+        damaged.push((what, SealedSecret::from_parts(KeyId(1), flipped)));
+    }
+    damaged.push((
+        "truncated",
+        SealedSecret::from_parts(KeyId(1), bytes[..39].to_vec()),
+    ));
+    damaged.push(("empty", SealedSecret::from_parts(KeyId(1), Vec::new())));
+    damaged.push((
+        "one byte short",
+        SealedSecret::from_parts(KeyId(1), bytes[..bytes.len() - 1].to_vec()),
+    ));
+    damaged.push(("another method's", sealed(&h.store, &alice).await[1].1.clone()));
+    damaged.push(("another user's", sealed(&h.store, &bob).await[0].1.clone()));
+    assert_eq!(sealed(&h.store, &bob).await[0].0, bobs_app);
+
+    for (what, secret) in damaged {
+        assert!(h.store.update_app_secret(&alice, app, secret).await.unwrap());
+        h.advance(3600);
+        let result = h.mfa.verify(&alice, app, &h.code(&totp)).await;
+        assert!(matches!(result, Err(Error::Decrypt)), "{what}: {result:?}");
+    }
+
+    // A key id the ring does not have.
+    let unknown = SealedSecret::from_parts(KeyId(9), bytes.clone());
+    assert!(h.store.update_app_secret(&alice, app, unknown).await.unwrap());
+    h.advance(3600);
+    assert!(matches!(
+        h.mfa.verify(&alice, app, &h.code(&totp)).await,
+        Err(Error::UnknownKey { id: KeyId(9) })
+    ));
+
+    // Re-encryption meets the same errors instead of sealing garbage.
+    let mut flipped = bytes.clone();
+    flipped[30] ^= 0x80;
+    let damaged_old = SealedSecret::from_parts(KeyId(1), flipped);
+    assert!(
+        h.store
+            .update_app_secret(&alice, app, damaged_old.clone())
+            .await
+            .unwrap()
+    );
+    let rotated = service(&h.store, &h.clock, ring_2_over_1());
+    assert!(matches!(
+        rotated.mfa.reencrypt_user(&alice).await,
+        Err(Error::Decrypt)
+    ));
+    assert_eq!(sealed(&h.store, &alice).await[0].1, damaged_old);
+
+    // The untouched app still works; restoring the original ciphertext restores the first one.
+    h.advance(3600);
+    h.verify_next(&alice, second, &second_totp).await;
+    assert!(h.store.update_app_secret(&alice, app, original).await.unwrap());
+    h.verify_next(&alice, app, &totp).await;
+}
+
+#[tokio::test]
+async fn a_pending_registration_is_sealed_for_its_user_and_method() {
+    let h = harness();
+    let alice = user("alice");
+    let enrollment = h
+        .mfa
+        .begin_app_enrollment(&alice, "alice", "Phone", None)
+        .await
+        .unwrap();
+    let pending = h.store.get_pending(&alice).await.unwrap().unwrap();
+    assert_eq!(pending.method.id, enrollment.method());
+    match &pending.method.credential {
+        Credential::AuthenticatorApp { secret, .. } => {
+            assert_eq!(secret.key_id(), KeyId(1));
+            let key = KeyUri::parse(enrollment.uri().as_str()).unwrap();
+            let plain = key.secret().expose_bytes();
+            // 24-byte nonce, the ciphertext, a 16-byte tag; the plaintext is not in it.
+            assert_eq!(secret.as_bytes().len(), 24 + plain.len() + 16);
+            assert!(!secret.as_bytes().windows(plain.len()).any(|w| w == plain));
+            assert_eq!(
+                format!("{secret:?}"),
+                format!(
+                    "SealedSecret {{ key_id: KeyId(1), len: {} }}",
+                    secret.as_bytes().len()
+                )
+            );
+        }
+        other => panic!("expected an app, got {other:?}"),
+    }
+}
