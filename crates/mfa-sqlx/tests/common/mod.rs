@@ -187,13 +187,22 @@ pub async fn totp_step_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
         })
         .await;
         let accepted = results.iter().filter(|ok| **ok).count();
-        assert_eq!(accepted, 1, "round {round}: {accepted} of {RACERS} racers accepted step {step}");
-        assert!(!b.accept_totp_step(&user, id, step).await.unwrap(), "a replay was accepted");
+        assert_eq!(
+            accepted, 1,
+            "round {round}: {accepted} of {RACERS} racers accepted step {step}"
+        );
+        assert!(
+            !b.accept_totp_step(&user, id, step).await.unwrap(),
+            "a replay was accepted"
+        );
     }
     let methods = a.list_methods(&user).await.unwrap();
     assert!(matches!(
         methods[0].credential,
-        Credential::AuthenticatorApp { last_accepted_step: Some(58_000_004), .. }
+        Credential::AuthenticatorApp {
+            last_accepted_step: Some(58_000_004),
+            ..
+        }
     ));
 }
 
@@ -222,7 +231,11 @@ pub async fn failure_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
         .collect();
     let distinct: BTreeSet<u32> = counted.iter().copied().collect();
     assert_eq!(counted.len(), 10, "counted attempts: {counted:?}");
-    assert_eq!(distinct, (1..=10).collect::<BTreeSet<u32>>(), "counts: {counted:?}");
+    assert_eq!(
+        distinct,
+        (1..=10).collect::<BTreeSet<u32>>(),
+        "counts: {counted:?}"
+    );
     let until = now.saturating_add(Duration::from_secs(60));
     assert!(
         results
@@ -260,4 +273,87 @@ pub async fn app_password_cap_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
     assert_eq!(inserted, 7, "{inserted} inserted with a cap of 7");
     assert_eq!(a.list_app_passwords(&user).await.unwrap().len(), 7);
     assert_eq!(b.list_app_passwords(&user).await.unwrap().len(), 7);
+}
+
+/// Two `Mfa` services (two instances of a service) sharing keys, a clock and one database: the same
+/// fresh code submitted by every racer to either is accepted exactly once.
+pub async fn verify_race<S: Store + 'static>(a: S, b: S) {
+    use mfa::{Config, KeyRing, ManualClock, Mfa, RecordingPhoneDelivery, TagSecret};
+    use mfa_enroll::KeyUri;
+
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
+    let mut config = Config {
+        issuer: "Example".to_owned(),
+        ..Config::default()
+    };
+    // Enough free attempts that the losers' failures never lock the user mid-race.
+    config.throttle.free_attempts = 100;
+    let service = |store: S| {
+        Arc::new(
+            Mfa::new(
+                config.clone(),
+                KeyRing::new(KeyId(1), &[0x11; 32]).unwrap(),
+                TagSecret::from_bytes(&[0x33; 32]).unwrap(),
+                store,
+                RecordingPhoneDelivery::new(),
+            )
+            .unwrap()
+            .with_clock(clock.clone()),
+        )
+    };
+    let (first, second) = (service(a), service(b));
+    let user = user("verify_race");
+    let enrollment = first
+        .begin_app_enrollment(&user, "alice@example.com", "My phone", None)
+        .await
+        .unwrap();
+    let totp = KeyUri::parse(enrollment.uri().as_str())
+        .unwrap()
+        .to_totp()
+        .unwrap();
+    let now = || T0.unsigned_abs() + u64::try_from(clock.now_secs() - T0).unwrap();
+    let code = totp.generate(now()).unwrap().to_string();
+    second
+        .confirm_app_enrollment(&user, enrollment.method(), &code)
+        .await
+        .unwrap();
+    let method = enrollment.method();
+    for round in 0..3 {
+        clock.advance(Duration::from_secs(30));
+        let code = totp.generate(now()).unwrap().to_string();
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let mut handles = Vec::new();
+        for i in 0..RACERS {
+            let service = if i % 2 == 0 { first.clone() } else { second.clone() };
+            let (barrier, user, code) = (barrier.clone(), user.clone(), code.clone());
+            handles.push(tokio::spawn(async move {
+                barrier.wait().await;
+                service.verify(&user, method, &code).await
+            }));
+        }
+        let mut accepted = 0;
+        for handle in handles {
+            match handle.await.unwrap() {
+                Ok(_) => accepted += 1,
+                Err(mfa::Error::Rejected) => {}
+                Err(other) => panic!("round {round}: unexpected error {other}"),
+            }
+        }
+        assert_eq!(
+            accepted, 1,
+            "round {round}: the same code was accepted {accepted} times"
+        );
+    }
+}
+
+/// Seconds of a manual clock (a small helper trait so the race reads plainly).
+trait NowSecs {
+    fn now_secs(&self) -> i64;
+}
+
+impl NowSecs for mfa::ManualClock {
+    fn now_secs(&self) -> i64 {
+        use mfa::Clock;
+        self.now().as_secs()
+    }
 }
