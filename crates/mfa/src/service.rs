@@ -1007,9 +1007,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// Verifies an app password typed into a legacy client (IMAP, SMTP, old office apps) instead of
     /// the account password. Refused with [`Error::NotAllowed`] when the policy denies legacy clients
     /// (app passwords off, blocked, suspicious activity reported); [`Error::Rejected`] when none
-    /// matches. App-password failures are not counted toward the MFA lock: a client retrying a stale
-    /// password would otherwise lock the user out of interactive sign-in, and 80-bit app passwords
-    /// need no lock against guessing.
+    /// matches, or the one that matched was revoked while it was being checked. App-password failures
+    /// are not counted toward the MFA lock: a client retrying a stale password would otherwise lock
+    /// the user out of interactive sign-in, and app passwords of 75 random bits (16 letters, the
+    /// default format) need no lock against guessing.
     pub async fn verify_app_password(
         &self,
         user: &UserId,
@@ -1046,7 +1047,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         if found.needs_refresh {
             self.app_passwords.refresh(typed, &mut used)?;
         }
-        self.store.update_app_password(user, used).await?;
+        if !self.store.update_app_password(user, used).await? {
+            // Revoked while it was being checked: once revoked, an app password never signs in.
+            return Err(Error::Rejected);
+        }
         self.emit(user, now, EventKind::AppPasswordUsed { id: found.id });
         Ok(found.id)
     }

@@ -1,0 +1,581 @@
+//! A store that fails or changes underneath a flow: every flow answers with a typed error (never a
+//! panic), nothing is sent when the send could not be recorded, a counted attempt stays counted, and
+//! an app password revoked while it is being checked does not sign in.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use mfa::{
+    AppPasswordId, AppPasswordRecord, Attempt, Channel, DeviceId, DeviceRecord, Error, EventKind, KeyId,
+    KeyRing, ManualClock, MemoryStore, MethodId, MethodRecord, Mfa, MfaState, PendingEnrollment,
+    PhoneChallenge, PhoneKind, PhoneNumber, RecordingEventSink, RecordingPhoneDelivery, SealedSecret,
+    SendLimit, SignInContext, Store, StoreError, Tag, TagSecret, ThrottleRule, ThrottleState, UnixTime,
+    UserId, UserRecord,
+};
+
+const MOBILE: &str = "+14155550100";
+
+/// MemoryStore with faults on demand: fail the calls named in `failing` (`"*"`: all), and revoke an
+/// app password right after `list_app_passwords` read it (a revocation racing a verification).
+#[derive(Debug, Clone, Default)]
+struct FaultyStore {
+    inner: MemoryStore,
+    failing: Arc<Mutex<Vec<&'static str>>>,
+    revoke_after_list: Arc<Mutex<Option<(UserId, AppPasswordId)>>>,
+}
+
+impl FaultyStore {
+    fn fail(&self, calls: &[&'static str]) {
+        *self.failing.lock().unwrap() = calls.to_vec();
+    }
+
+    fn check(&self, call: &'static str) -> Result<(), StoreError> {
+        let failing = self.failing.lock().unwrap();
+        if failing.iter().any(|f| *f == "*" || *f == call) {
+            return Err(StoreError::backend(std::io::Error::other("connection reset")));
+        }
+        Ok(())
+    }
+}
+
+impl Store for FaultyStore {
+    async fn get_user(&self, user: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.check("get_user")?;
+        self.inner.get_user(user).await
+    }
+
+    async fn update_user<F>(&self, user: &UserId, change: F) -> Result<UserRecord, StoreError>
+    where
+        F: FnOnce(&mut UserRecord) + Send,
+    {
+        self.check("update_user")?;
+        self.inner.update_user(user, change).await
+    }
+
+    async fn delete_user(&self, user: &UserId) -> Result<(), StoreError> {
+        self.check("delete_user")?;
+        self.inner.delete_user(user).await
+    }
+
+    async fn list_methods(&self, user: &UserId) -> Result<Vec<MethodRecord>, StoreError> {
+        self.check("list_methods")?;
+        self.inner.list_methods(user).await
+    }
+
+    async fn insert_method_capped(
+        &self,
+        user: &UserId,
+        method: MethodRecord,
+        cap: usize,
+    ) -> Result<bool, StoreError> {
+        self.check("insert_method_capped")?;
+        self.inner.insert_method_capped(user, method, cap).await
+    }
+
+    async fn remove_method(
+        &self,
+        user: &UserId,
+        method: MethodId,
+    ) -> Result<Option<MethodRecord>, StoreError> {
+        self.check("remove_method")?;
+        self.inner.remove_method(user, method).await
+    }
+
+    async fn remove_all_methods(&self, user: &UserId) -> Result<usize, StoreError> {
+        self.check("remove_all_methods")?;
+        self.inner.remove_all_methods(user).await
+    }
+
+    async fn accept_totp_step(&self, user: &UserId, method: MethodId, step: u64) -> Result<bool, StoreError> {
+        self.check("accept_totp_step")?;
+        self.inner.accept_totp_step(user, method, step).await
+    }
+
+    async fn update_app_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> Result<bool, StoreError> {
+        self.check("update_app_secret")?;
+        self.inner.update_app_secret(user, method, secret).await
+    }
+
+    async fn put_pending(&self, user: &UserId, pending: PendingEnrollment) -> Result<(), StoreError> {
+        self.check("put_pending")?;
+        self.inner.put_pending(user, pending).await
+    }
+
+    async fn get_pending(&self, user: &UserId) -> Result<Option<PendingEnrollment>, StoreError> {
+        self.check("get_pending")?;
+        self.inner.get_pending(user).await
+    }
+
+    async fn take_pending(
+        &self,
+        user: &UserId,
+        method: MethodId,
+    ) -> Result<Option<PendingEnrollment>, StoreError> {
+        self.check("take_pending")?;
+        self.inner.take_pending(user, method).await
+    }
+
+    async fn begin_attempt(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+        rule: &ThrottleRule,
+    ) -> Result<Attempt, StoreError> {
+        self.check("begin_attempt")?;
+        self.inner.begin_attempt(user, now, rule).await
+    }
+
+    async fn reset_failures(&self, user: &UserId) -> Result<(), StoreError> {
+        self.check("reset_failures")?;
+        self.inner.reset_failures(user).await
+    }
+
+    async fn throttle_state(&self, user: &UserId) -> Result<ThrottleState, StoreError> {
+        self.check("throttle_state")?;
+        self.inner.throttle_state(user).await
+    }
+
+    async fn put_phone_challenge(&self, user: &UserId, challenge: PhoneChallenge) -> Result<(), StoreError> {
+        self.check("put_phone_challenge")?;
+        self.inner.put_phone_challenge(user, challenge).await
+    }
+
+    async fn consume_phone_challenge(
+        &self,
+        user: &UserId,
+        tag: &Tag,
+        now: UnixTime,
+    ) -> Result<Option<PhoneChallenge>, StoreError> {
+        self.check("consume_phone_challenge")?;
+        self.inner.consume_phone_challenge(user, tag, now).await
+    }
+
+    async fn record_phone_send(
+        &self,
+        user: &UserId,
+        number: &PhoneNumber,
+        now: UnixTime,
+        limit: &SendLimit,
+    ) -> Result<bool, StoreError> {
+        self.check("record_phone_send")?;
+        self.inner.record_phone_send(user, number, now, limit).await
+    }
+
+    async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
+        self.check("replace_recovery_codes")?;
+        self.inner.replace_recovery_codes(user, tags).await
+    }
+
+    async fn consume_recovery_code(&self, user: &UserId, tag: &Tag) -> Result<Option<usize>, StoreError> {
+        self.check("consume_recovery_code")?;
+        self.inner.consume_recovery_code(user, tag).await
+    }
+
+    async fn recovery_codes_left(&self, user: &UserId) -> Result<usize, StoreError> {
+        self.check("recovery_codes_left")?;
+        self.inner.recovery_codes_left(user).await
+    }
+
+    async fn insert_app_password_capped(
+        &self,
+        user: &UserId,
+        record: AppPasswordRecord,
+        cap: usize,
+    ) -> Result<bool, StoreError> {
+        self.check("insert_app_password_capped")?;
+        self.inner.insert_app_password_capped(user, record, cap).await
+    }
+
+    async fn list_app_passwords(&self, user: &UserId) -> Result<Vec<AppPasswordRecord>, StoreError> {
+        self.check("list_app_passwords")?;
+        let list = self.inner.list_app_passwords(user).await?;
+        let revoke = self.revoke_after_list.lock().unwrap().take();
+        if let Some((owner, id)) = revoke {
+            assert!(self.inner.delete_app_password(&owner, id).await?);
+        }
+        Ok(list)
+    }
+
+    async fn update_app_password(
+        &self,
+        user: &UserId,
+        record: AppPasswordRecord,
+    ) -> Result<bool, StoreError> {
+        self.check("update_app_password")?;
+        self.inner.update_app_password(user, record).await
+    }
+
+    async fn delete_app_password(&self, user: &UserId, id: AppPasswordId) -> Result<bool, StoreError> {
+        self.check("delete_app_password")?;
+        self.inner.delete_app_password(user, id).await
+    }
+
+    async fn delete_all_app_passwords(&self, user: &UserId) -> Result<usize, StoreError> {
+        self.check("delete_all_app_passwords")?;
+        self.inner.delete_all_app_passwords(user).await
+    }
+
+    async fn insert_device(&self, user: &UserId, device: DeviceRecord) -> Result<(), StoreError> {
+        self.check("insert_device")?;
+        self.inner.insert_device(user, device).await
+    }
+
+    async fn find_device(&self, user: &UserId, token_hash: &Tag) -> Result<Option<DeviceRecord>, StoreError> {
+        self.check("find_device")?;
+        self.inner.find_device(user, token_hash).await
+    }
+
+    async fn touch_device(&self, user: &UserId, device: DeviceId, now: UnixTime) -> Result<bool, StoreError> {
+        self.check("touch_device")?;
+        self.inner.touch_device(user, device, now).await
+    }
+
+    async fn list_devices(&self, user: &UserId) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.check("list_devices")?;
+        self.inner.list_devices(user).await
+    }
+
+    async fn forget_device(&self, user: &UserId, device: DeviceId) -> Result<bool, StoreError> {
+        self.check("forget_device")?;
+        self.inner.forget_device(user, device).await
+    }
+
+    async fn forget_all_devices(&self, user: &UserId) -> Result<usize, StoreError> {
+        self.check("forget_all_devices")?;
+        self.inner.forget_all_devices(user).await
+    }
+}
+
+struct Faulty {
+    mfa: Mfa<FaultyStore, RecordingPhoneDelivery>,
+    store: FaultyStore,
+    phones: RecordingPhoneDelivery,
+    clock: Arc<ManualClock>,
+    events: RecordingEventSink,
+}
+
+fn faulty() -> Faulty {
+    let store = FaultyStore::default();
+    let phones = RecordingPhoneDelivery::new();
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
+    let events = RecordingEventSink::new();
+    let mfa = Mfa::new(
+        loose_sends_config(),
+        KeyRing::new(KeyId(1), &KEY_1).unwrap(),
+        TagSecret::from_bytes(&TAG_SECRET).unwrap(),
+        store.clone(),
+        phones.clone(),
+    )
+    .unwrap()
+    .with_clock(clock.clone())
+    .with_events(Arc::new(events.clone()));
+    Faulty {
+        mfa,
+        store,
+        phones,
+        clock,
+        events,
+    }
+}
+
+impl Faulty {
+    fn now(&self) -> UnixTime {
+        use mfa::Clock;
+        self.clock.now()
+    }
+
+    fn last_code(&self) -> String {
+        self.phones
+            .last_code_to(&MOBILE.parse().unwrap())
+            .unwrap()
+            .to_string()
+    }
+
+    async fn failures(&self, user: &UserId) -> u32 {
+        self.store.inner.throttle_state(user).await.unwrap().failures
+    }
+}
+
+fn is_backend_error(result: &Error) -> bool {
+    matches!(result, Error::Store(StoreError::Backend(_)))
+        && result.to_string() == "store backend failed: connection reset"
+}
+
+#[tokio::test]
+async fn every_flow_reports_a_failing_store_as_a_typed_error() {
+    let f = faulty();
+    let alice = user("alice");
+    // A working account first: a phone, recovery codes, an app password, a remembered device.
+    let sent = f
+        .mfa
+        .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+        .await
+        .unwrap();
+    let mobile = f
+        .mfa
+        .confirm_phone_enrollment(&alice, sent.method, &f.last_code())
+        .await
+        .unwrap()
+        .id;
+    f.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    let proof = f.mfa.verify(&alice, mobile, &f.last_code()).await.unwrap();
+    let codes = f
+        .mfa
+        .generate_recovery_codes(&alice, Some(proof.at()))
+        .await
+        .unwrap();
+    let password = f
+        .mfa
+        .create_app_password(&alice, "Mail", Some(proof.at()))
+        .await
+        .unwrap();
+    let device = f.mfa.remember_device(&proof, "Laptop").await.unwrap();
+    let sent_before = f.phones.sent().len();
+    let events_before = f.events.events().len();
+
+    f.store.fail(&["*"]);
+    let recovery = codes.codes().next().unwrap();
+    let at = Some(proof.at());
+    let results: Vec<(&str, Error)> = vec![
+        (
+            "verify",
+            f.mfa.verify(&alice, mobile, "123456").await.unwrap_err(),
+        ),
+        (
+            "challenge",
+            f.mfa.challenge(&alice, Some(mobile), None).await.unwrap_err(),
+        ),
+        (
+            "begin_sign_in",
+            f.mfa
+                .begin_sign_in(
+                    &alice,
+                    Some(device.token.expose()),
+                    SignInContext::sign_in(f.now()),
+                )
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "redeem",
+            f.mfa.redeem_recovery_code(&alice, recovery).await.unwrap_err(),
+        ),
+        ("codes left", f.mfa.recovery_codes_left(&alice).await.unwrap_err()),
+        (
+            "generate codes",
+            f.mfa.generate_recovery_codes(&alice, at).await.unwrap_err(),
+        ),
+        (
+            "create app password",
+            f.mfa.create_app_password(&alice, "Other", at).await.unwrap_err(),
+        ),
+        (
+            "verify app password",
+            f.mfa
+                .verify_app_password(&alice, password.password.expose(), None)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "list app passwords",
+            f.mfa.list_app_passwords(&alice).await.unwrap_err(),
+        ),
+        (
+            "revoke app password",
+            f.mfa.revoke_app_password(&alice, password.id).await.unwrap_err(),
+        ),
+        (
+            "delete all",
+            f.mfa.delete_all_app_passwords(&alice).await.unwrap_err(),
+        ),
+        (
+            "remember",
+            f.mfa.remember_device(&proof, "Phone").await.unwrap_err(),
+        ),
+        ("list devices", f.mfa.list_devices(&alice).await.unwrap_err()),
+        (
+            "forget",
+            f.mfa.forget_device(&alice, device.id).await.unwrap_err(),
+        ),
+        ("list methods", f.mfa.list_methods(&alice).await.unwrap_err()),
+        (
+            "recommendations",
+            f.mfa.recommendations(&alice).await.unwrap_err(),
+        ),
+        (
+            "begin app",
+            f.mfa
+                .begin_app_enrollment(&alice, "alice", "App", at)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "begin phone",
+            f.mfa
+                .begin_phone_enrollment(&alice, PhoneKind::Office, "+442071838750", Channel::Voice, at)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "set default",
+            f.mfa.set_default_method(&alice, mobile).await.unwrap_err(),
+        ),
+        (
+            "remove",
+            f.mfa.remove_method(&alice, mobile, at).await.unwrap_err(),
+        ),
+        (
+            "set state",
+            f.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap_err(),
+        ),
+        (
+            "reregister",
+            f.mfa.require_reregistration(&alice).await.unwrap_err(),
+        ),
+        (
+            "revoke sessions",
+            f.mfa.revoke_mfa_sessions(&alice).await.unwrap_err(),
+        ),
+        ("sign out", f.mfa.sign_out_everywhere(&alice).await.unwrap_err()),
+        (
+            "password changed",
+            f.mfa.password_changed(&alice).await.unwrap_err(),
+        ),
+        (
+            "report",
+            f.mfa.report_suspicious_activity(&alice).await.unwrap_err(),
+        ),
+        (
+            "clear",
+            f.mfa.clear_suspicious_activity(&alice).await.unwrap_err(),
+        ),
+        ("reencrypt", f.mfa.reencrypt_user(&alice).await.unwrap_err()),
+        (
+            "step-up",
+            f.mfa
+                .check_step_up(&alice, mfa::SensitiveAction::ChangePassword, at)
+                .await
+                .unwrap_err(),
+        ),
+    ];
+    for (flow, error) in &results {
+        assert!(is_backend_error(error), "{flow}: {error:?}");
+    }
+    // Nothing was sent and nothing was reported as done.
+    assert_eq!(f.phones.sent().len(), sent_before);
+    assert_eq!(f.events.events().len(), events_before);
+
+    // Once the store is back, the account is as it was.
+    f.store.fail(&[]);
+    assert_eq!(f.mfa.recovery_codes_left(&alice).await.unwrap(), 10);
+    assert_eq!(f.mfa.list_app_passwords(&alice).await.unwrap().len(), 1);
+    assert_eq!(f.mfa.list_devices(&alice).await.unwrap().len(), 1);
+    f.mfa.redeem_recovery_code(&alice, recovery).await.unwrap();
+}
+
+#[tokio::test]
+async fn no_code_is_sent_unless_the_send_and_its_code_were_recorded() {
+    let f = faulty();
+    let alice = user("alice");
+    let sent = f
+        .mfa
+        .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+        .await
+        .unwrap();
+    let mobile = f
+        .mfa
+        .confirm_phone_enrollment(&alice, sent.method, &f.last_code())
+        .await
+        .unwrap()
+        .id;
+    for call in ["record_phone_send", "put_phone_challenge"] {
+        f.store.fail(&[call]);
+        let error = f.mfa.challenge(&alice, Some(mobile), None).await.unwrap_err();
+        assert!(is_backend_error(&error), "{call}: {error:?}");
+        assert_eq!(f.phones.sent().len(), 1, "{call}");
+        let sent_events = f
+            .events
+            .kinds()
+            .iter()
+            .filter(|k| matches!(k, EventKind::ChallengeSent { .. }))
+            .count();
+        assert_eq!(sent_events, 1, "{call}");
+    }
+    f.store.fail(&[]);
+    f.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    assert_eq!(f.phones.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn an_attempt_the_store_failed_to_finish_stays_counted() {
+    // Fail closed: the failure was counted before the code was checked, and only a success resets it.
+    let f = faulty();
+    let alice = user("alice");
+    let sent = f
+        .mfa
+        .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+        .await
+        .unwrap();
+    let mobile = f
+        .mfa
+        .confirm_phone_enrollment(&alice, sent.method, &f.last_code())
+        .await
+        .unwrap()
+        .id;
+    f.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    let code = f.last_code();
+    f.store.fail(&["consume_phone_challenge"]);
+    let error = f.mfa.verify(&alice, mobile, &code).await.unwrap_err();
+    assert!(is_backend_error(&error), "{error:?}");
+    assert_eq!(f.failures(&alice).await, 1);
+    f.store.fail(&[]);
+    f.mfa.verify(&alice, mobile, &code).await.unwrap();
+    assert_eq!(f.failures(&alice).await, 0);
+
+    // A store that cannot count refuses the attempt outright.
+    f.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    let code = f.last_code();
+    f.store.fail(&["begin_attempt"]);
+    let error = f.mfa.verify(&alice, mobile, &code).await.unwrap_err();
+    assert!(is_backend_error(&error), "{error:?}");
+    f.store.fail(&[]);
+    f.mfa.verify(&alice, mobile, &code).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_app_password_revoked_while_it_is_checked_does_not_sign_in() {
+    let f = faulty();
+    let alice = user("alice");
+    let mail = f.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
+    let calendar = f.mfa.create_app_password(&alice, "Calendar", None).await.unwrap();
+    f.events.clear();
+    // The revocation lands between the read of the records and the recording of the use.
+    *f.store.revoke_after_list.lock().unwrap() = Some((alice.clone(), mail.id));
+    assert!(matches!(
+        f.mfa
+            .verify_app_password(&alice, mail.password.expose(), None)
+            .await,
+        Err(Error::Rejected)
+    ));
+    assert!(
+        !f.events
+            .kinds()
+            .contains(&EventKind::AppPasswordUsed { id: mail.id })
+    );
+    // It was not brought back, and the other one is unaffected.
+    let list = f.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id(), calendar.id);
+    f.mfa
+        .verify_app_password(&alice, calendar.password.expose(), None)
+        .await
+        .unwrap();
+}
