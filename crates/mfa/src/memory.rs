@@ -28,7 +28,9 @@ struct UserData {
 #[derive(Debug, Default, Serialize)]
 struct State {
     users: HashMap<UserId, UserData>,
-    number_sends: HashMap<String, Vec<UnixTime>>,
+    // Keyed by `PhoneNumber`, whose `Debug` masks all but two digits: the store's `Debug` shows no
+    // full number.
+    number_sends: HashMap<PhoneNumber, Vec<UnixTime>>,
 }
 
 /// A [`Store`] in memory: for tests, development and small single-process programs. Everything is lost
@@ -292,7 +294,7 @@ impl Store for MemoryStore {
         if too_soon || user_count >= limit.per_user as usize {
             return Ok(false);
         }
-        let number_sends = state.number_sends.entry(number.as_str().to_owned()).or_default();
+        let number_sends = state.number_sends.entry(number.clone()).or_default();
         if recent(number_sends) >= limit.per_number as usize {
             return Ok(false);
         }

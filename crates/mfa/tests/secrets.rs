@@ -442,3 +442,29 @@ async fn a_pending_registration_is_sealed_for_its_user_and_method() {
         other => panic!("expected an app, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn debug_output_masks_phone_numbers() {
+    // Not a secret, but personal data: `Debug` (what ends up in logs) shows the last two digits only,
+    // the service and its in-memory store included. Events carry no number at all.
+    let h = harness();
+    let alice = user("alice");
+    let mobile = h.enroll_mobile(&alice, MOBILE, None).await;
+    h.advance(30);
+    let challenge = h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    let outputs = [
+        format!("{:?}", h.mfa),
+        format!("{:?}", h.store),
+        format!("{:?}", h.phones),
+        format!("{challenge:?}"),
+        format!("{:?}", h.mfa.list_methods(&alice).await.unwrap()),
+        format!("{:?}", h.store.list_methods(&alice).await.unwrap()),
+        h.events_json(),
+    ];
+    for (i, text) in outputs.iter().enumerate() {
+        assert!(!text.contains("4155550100"), "#{i}: {text}");
+    }
+    assert!(outputs[0].contains("+*********00"));
+    // The store's JSON is what a database holds: the number, to send codes to.
+    assert!(h.store_json().contains(MOBILE));
+}
