@@ -151,6 +151,33 @@ impl Verified {
 ///
 /// Each code is 16 characters of Crockford's base32 alphabet (80 random bits) in groups of four, like
 /// `7kq2-mz8d-0hxa-ve4r`; typing is lenient about case, dashes, spaces, `i`/`l` for `1` and `o` for `0`.
+///
+/// ```
+/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, RecordingPhoneDelivery, TagSecret, UserId};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let mfa = Mfa::new(
+///     Config::default(),
+///     KeyRing::generate(KeyId(1))?,
+///     TagSecret::generate()?,
+///     MemoryStore::new(),
+///     RecordingPhoneDelivery::new(),
+/// )?;
+/// let alice = UserId::new("user-42")?;
+/// // `None`: Alice has no method yet, so no step-up; otherwise pass the session's last MFA time.
+/// let codes = mfa.generate_recovery_codes(&alice, None).await?;
+/// assert_eq!(codes.len(), 10);
+/// assert_eq!(format!("{codes:?}"), "RecoveryCodes(10 codes, redacted)");
+///
+/// // Typed back in capitals with spaces: still the code. Single use.
+/// let typed = codes.codes().next().ok_or("no code")?.to_uppercase().replace('-', " ");
+/// let proof = mfa.redeem_recovery_code(&alice, &typed).await?;
+/// assert_eq!(proof.recovery_codes_left(), Some(9));
+/// assert!(matches!(mfa.redeem_recovery_code(&alice, &typed).await, Err(mfa::Error::Rejected)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RecoveryCodes(pub(crate) Vec<Zeroizing<String>>);
 
 impl RecoveryCodes {
@@ -177,6 +204,40 @@ impl fmt::Debug for RecoveryCodes {
 }
 
 /// A new app password: show [`password`](Self::password) once.
+///
+/// ```
+/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, RecordingPhoneDelivery, TagSecret, UserId};
+/// use mfa_app_password::Argon2Params;
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let mut config = Config::default();
+/// // Small argon2 parameters keep this example quick; keep the defaults (19 MiB, t = 2) in a service.
+/// config.app_passwords.params = Argon2Params { m_kib: 256, t: 1, p: 1 };
+/// let mfa = Mfa::new(
+///     config,
+///     KeyRing::generate(KeyId(1))?,
+///     TagSecret::generate()?,
+///     MemoryStore::new(),
+///     RecordingPhoneDelivery::new(),
+/// )?;
+/// let alice = UserId::new("user-42")?;
+/// mfa.set_mfa_state(&alice, MfaState::Enforced).await?;
+///
+/// let created = mfa.create_app_password(&alice, "Mail on my laptop", None).await?;
+/// assert!(!format!("{created:?}").contains(created.password.expose()));
+/// let typed = created.password.expose().to_owned(); // what the user pastes into the mail client
+///
+/// // The mail client signs in with it (IMAP, SMTP): the id of the app password that matched.
+/// assert_eq!(mfa.verify_app_password(&alice, &typed, None).await?, created.id);
+/// mfa.revoke_app_password(&alice, created.id).await?;
+/// assert!(matches!(
+///     mfa.verify_app_password(&alice, &typed, None).await,
+///     Err(mfa::Error::Rejected)
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct NewAppPassword {

@@ -40,6 +40,62 @@ const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 ///
 /// The flows never read the system clock except through the [`Clock`] (default [`SystemClock`]), and
 /// report every security event to the [`EventSink`] (default: none).
+///
+/// A phone registered and used for a sign-in:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// use mfa::{
+///     Challenge, Channel, Config, KeyId, KeyRing, ManualClock, MemoryStore, Mfa, PhoneKind,
+///     RecordingEventSink, RecordingPhoneDelivery, TagSecret, UnixTime, UserId,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let phones = RecordingPhoneDelivery::new(); // your SMS and voice provider in production
+/// let events = RecordingEventSink::new(); // for example a `TracingEventSink`
+/// let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_700_000_000)));
+/// let mfa = Arc::new(
+///     Mfa::new(
+///         Config::default(),
+///         KeyRing::new(KeyId(1), &[0x11; 32])?, // from your secrets manager
+///         TagSecret::from_bytes(&[0x22; 32])?,
+///         MemoryStore::new(),
+///         phones.clone(),
+///     )?
+///     .with_clock(clock.clone())
+///     .with_events(Arc::new(events.clone())),
+/// );
+///
+/// // Registration: a test code by SMS, confirmed with what Bob types.
+/// let bob = UserId::new("user-7")?;
+/// let sent = mfa
+///     .begin_phone_enrollment(&bob, PhoneKind::Mobile, "+1 415 555 2671", Channel::Sms, None)
+///     .await?;
+/// assert_eq!(sent.masked_number, "+*********71");
+/// let number = "+14155552671".parse()?;
+/// let code = phones.last_code_to(&number).ok_or("no SMS")?;
+/// let phone = mfa.confirm_phone_enrollment(&bob, sent.method, &code).await?;
+///
+/// // A sign-in a minute later: the default method is the mobile, so a code goes out by SMS.
+/// clock.advance(Duration::from_secs(60));
+/// let Challenge::Phone(sent) = mfa.challenge(&bob, None, None).await? else {
+///     return Err("expected a phone challenge".into());
+/// };
+/// assert_eq!(sent.channel, Channel::Sms);
+/// let code = phones.last_code_to(&number).ok_or("no SMS")?;
+/// let verified = mfa.verify(&bob, phone.id, &code).await?;
+/// assert_eq!(verified.at(), UnixTime::from_secs(1_700_000_060));
+///
+/// // A code is good once.
+/// assert!(matches!(mfa.verify(&bob, phone.id, &code).await, Err(mfa::Error::Rejected)));
+/// // Events tell the host what happened, without codes or numbers.
+/// assert!(!serde_json::to_string(&events.events())?.contains(code.as_str()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Mfa<S, P> {
     store: S,
