@@ -1129,6 +1129,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         if now >= fresh_until || now < proof.at {
             return Err(Error::StepUpRequired);
         }
+        // A block or a suspicious-activity report made since the proof wins over it.
+        let record = self.store.get_user(&proof.user).await?.unwrap_or_default();
+        Self::check_prompts_allowed(&record)?;
         let token_bytes = Zeroizing::new(random_bytes::<32>()?);
         let token = DeviceToken(Zeroizing::new(URL_SAFE_NO_PAD.encode(&token_bytes[..])));
         let id = DeviceId::generate()?;

@@ -436,3 +436,16 @@ async fn forgetting_an_unknown_device_is_not_found() {
         Err(Error::NotFound { what: "device" })
     ));
 }
+
+#[tokio::test]
+async fn a_report_made_after_the_proof_stops_remembering_the_device() {
+    let h = harness();
+    let a = alice(&h).await;
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    h.mfa.report_suspicious_activity(&a.id).await.unwrap();
+    assert!(matches!(
+        h.mfa.remember_device(&proof, "Firefox on Linux").await,
+        Err(Error::NotAllowed(Reason::SuspiciousActivityReported))
+    ));
+    assert!(h.mfa.list_devices(&a.id).await.unwrap().is_empty());
+}
