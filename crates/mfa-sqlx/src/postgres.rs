@@ -73,4 +73,4 @@ impl PgStore {
     }
 }
 
-impl_store!(PgStore, Postgres);
+impl_store!(PgStore, Transaction<'static, Postgres>);

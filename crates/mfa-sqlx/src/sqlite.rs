@@ -1,10 +1,15 @@
+use core::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mfa::StoreError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Sqlite, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
+use sqlx::{Connection, Executor, Sqlite};
 
 use crate::rows::db;
 use crate::store_impl::impl_store;
@@ -30,6 +35,9 @@ const BEGIN_RETRIES: u32 = 3;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// For an in-memory database: a connection that keeps it alive while the pool's connection is
+    /// closed and reopened (after a cancelled transaction). Never used for queries.
+    _keep_alive: Option<Arc<Mutex<SqliteConnection>>>,
 }
 
 impl SqliteStore {
@@ -48,33 +56,44 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            _keep_alive: None,
+        })
     }
 
     /// A new, empty in-memory database with its tables already created: for tests and development
-    /// (everything is lost when the store is dropped). It lives in one connection that the pool never
-    /// closes, so clones of the store see the same data and operations take turns.
+    /// (everything is lost when the last clone of the store is dropped). Clones see the same data;
+    /// operations take turns on one connection.
     pub async fn in_memory() -> Result<Self, StoreError> {
+        // A uniquely named shared-cache database: it lives as long as one connection to it is open.
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(db)?
             .foreign_keys(true);
+        let keep_alive = SqliteConnection::connect_with(&options).await.map_err(db)?;
+        // One connection: several would meet shared-cache table locks, which do not wait.
         let pool = SqlitePoolOptions::new()
-            .min_connections(1)
             .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            _keep_alive: Some(Arc::new(Mutex::new(keep_alive))),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
-    /// A store on a pool you configured. Use WAL mode and a busy timeout for a file, and one
-    /// connection (that is never closed) for an in-memory database.
+    /// A store on a pool you configured. Use WAL mode and a busy timeout for a file. For an in-memory
+    /// database prefer [`in_memory`](Self::in_memory): a pool of your own must keep the database
+    /// alive itself (a connection that is never closed, as an operation whose future is dropped
+    /// closes the connection it was using).
     pub fn from_pool(pool: SqlitePool) -> Self {
-        SqliteStore { pool }
+        SqliteStore {
+            pool,
+            _keep_alive: None,
+        }
     }
 
     /// The pool, for the host's own queries (and tests).
@@ -93,23 +112,78 @@ impl SqliteStore {
 
     /// `BEGIN IMMEDIATE`: waits for the write lock (busy timeout), retried a few times when another
     /// process holds it longer.
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
         let mut retries = 0;
         loop {
-            match self.pool.begin_with("BEGIN IMMEDIATE").await {
-                Ok(tx) => return Ok(tx),
-                Err(error) if is_busy(&error) && retries < BEGIN_RETRIES => retries += 1,
-                Err(error) => return Err(db(error)),
+            let mut tx = SqliteTx {
+                conn: self.pool.acquire().await.map_err(db)?,
+                finished: false,
+            };
+            match tx.execute("BEGIN IMMEDIATE").await {
+                Ok(_) => return Ok(tx),
+                Err(error) => {
+                    // BEGIN failed, so no transaction is open: the connection may go back.
+                    tx.finished = true;
+                    if !(is_busy(&error) && retries < BEGIN_RETRIES) {
+                        return Err(db(error));
+                    }
+                    retries += 1;
+                }
             }
         }
     }
 
     /// The write lock of `BEGIN IMMEDIATE` covers the whole database: nothing more to lock.
-    async fn lock_number(
-        _tx: &mut Transaction<'static, Sqlite>,
-        _number: &mfa::PhoneNumber,
-    ) -> Result<(), StoreError> {
+    async fn lock_number(_tx: &mut SqliteTx, _number: &mfa::PhoneNumber) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// A `BEGIN IMMEDIATE` transaction on a pooled connection, ended by [`commit`](Self::commit) or
+/// [`rollback`](Self::rollback).
+///
+/// sqlx's own `Transaction` can leave a SQLite transaction open, still holding the write lock, when
+/// the future of `begin_with` is dropped at the wrong moment. This one cannot: dropped unfinished (an
+/// error, or the caller's future dropped mid-way), it closes its connection instead of returning it
+/// to the pool, and SQLite rolls back what a closing connection left open.
+#[derive(Debug)]
+pub(crate) struct SqliteTx {
+    conn: PoolConnection<Sqlite>,
+    finished: bool,
+}
+
+impl SqliteTx {
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.conn.execute("COMMIT").await?;
+        self.finished = true;
+        Ok(())
+    }
+
+    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.conn.execute("ROLLBACK").await?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Deref for SqliteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
     }
 }
 
@@ -124,4 +198,4 @@ fn is_busy(error: &sqlx::Error) -> bool {
     }
 }
 
-impl_store!(SqliteStore, Sqlite);
+impl_store!(SqliteStore, SqliteTx);

@@ -19,13 +19,13 @@ pub(crate) const RESET_FAILURES: &str =
     "UPDATE mfa_users SET failures = 0, locked_until = NULL WHERE user_id = $1";
 
 macro_rules! impl_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $tx:ty) => {
         impl $store {
             /// Begins a write transaction and locks the user's row.
             async fn lock_user(
                 &self,
                 user: &mfa::UserId,
-            ) -> Result<(sqlx::Transaction<'static, $db>, $crate::rows::UserRow), mfa::StoreError> {
+            ) -> Result<($tx, $crate::rows::UserRow), mfa::StoreError> {
                 use sqlx::Row as _;
                 let mut tx = self.begin().await?;
                 let row = sqlx::query($crate::store_impl::LOCK_USER)

@@ -1,0 +1,238 @@
+//! Damaged rows give typed errors, never panics; cancelled operations leave no transaction open;
+//! stores that share nothing stay apart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use mfa::{Attempt, Store, StoreError, Tag, ThrottleRule, UnixTime};
+use mfa_sqlx::SqliteStore;
+use mfa_sqlx::sqlx;
+
+async fn damaged(store: &SqliteStore, sql: &str, user: &mfa::UserId) {
+    sqlx::query(sql)
+        .bind(user.as_str())
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn damaged_rows_are_corrupt_errors() {
+    let store = SqliteStore::in_memory().await.unwrap();
+
+    let user = common::user("damaged_user");
+    store
+        .update_user(&user, |r| r.blocked_by_admin = true)
+        .await
+        .unwrap();
+    damaged(
+        &store,
+        "UPDATE mfa_users SET record = '{\"mfa\": 7' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(store.get_user(&user).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(
+        store.update_user(&user, |_| {}).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    let user = common::user("damaged_counter");
+    store.reset_failures(&user).await.unwrap();
+    store
+        .begin_attempt(&user, UnixTime::from_secs(common::T0), &ThrottleRule::default())
+        .await
+        .unwrap();
+    damaged(
+        &store,
+        "UPDATE mfa_users SET failures = -3 WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store.throttle_state(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store
+            .begin_attempt(&user, UnixTime::from_secs(common::T0), &ThrottleRule::default())
+            .await,
+        Err(StoreError::Corrupt(_))
+    ));
+    damaged(
+        &store,
+        "UPDATE mfa_users SET failures = 'many' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(store.throttle_state(&user).await.is_err());
+
+    let user = common::user("damaged_method");
+    let method = common::app_method();
+    let id = method.id;
+    store.insert_method_capped(&user, method, 5).await.unwrap();
+    damaged(
+        &store,
+        "UPDATE mfa_methods SET last_accepted_step = -1 WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store.list_methods(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    damaged(
+        &store,
+        "UPDATE mfa_methods SET record = 'not json' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store.list_methods(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.remove_method(&user, id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    let user = common::user("damaged_device");
+    let device = mfa::DeviceRecord {
+        id: mfa::DeviceId::generate().unwrap(),
+        name: "laptop".to_owned(),
+        token_hash: Tag::from_bytes([7; 32]),
+        created_at: UnixTime::from_secs(common::T0),
+        last_used_at: UnixTime::from_secs(common::T0),
+    };
+    store.insert_device(&user, device).await.unwrap();
+    damaged(
+        &store,
+        "UPDATE mfa_devices SET device_id = x'0102' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store.list_devices(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    damaged(
+        &store,
+        "UPDATE mfa_devices SET token_hash = x'0102' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store.list_devices(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    let user = common::user("damaged_challenge");
+    let challenge = mfa::PhoneChallenge {
+        method: mfa::MethodId::generate().unwrap(),
+        channel: mfa::Channel::Sms,
+        tag: Tag::from_bytes([9; 32]),
+        created_at: UnixTime::from_secs(common::T0),
+        expires_at: UnixTime::from_secs(common::T0 + 300),
+    };
+    store.put_phone_challenge(&user, challenge).await.unwrap();
+    damaged(
+        &store,
+        "UPDATE mfa_phone_challenges SET tag = x'00' WHERE user_id = $1",
+        &user,
+    )
+    .await;
+    assert!(matches!(
+        store
+            .consume_phone_challenge(&user, &Tag::from_bytes([9; 32]), UnixTime::from_secs(common::T0))
+            .await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    // After all that, the store still works (no transaction was left open on its one connection).
+    let user = common::user("after_damage");
+    assert!(
+        store
+            .update_user(&user, |r| r.mfa_on_every_sign_in = true)
+            .await
+            .unwrap()
+            .mfa_on_every_sign_in
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_backend_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not migrated.
+    let store = SqliteStore::open(dir.path().join("empty.sqlite3")).await.unwrap();
+    let user = common::user("unmigrated");
+    assert!(matches!(store.get_user(&user).await, Err(StoreError::Backend(_))));
+    assert!(matches!(
+        store.update_user(&user, |_| {}).await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+/// Operations cancelled at any point (their futures dropped mid-transaction) are rolled back, or
+/// committed whole, and never hold the write lock: the store keeps working and the count is exact
+/// for the attempts that completed.
+async fn cancelled_operations_leave_no_transaction_open(store: SqliteStore) {
+    let user = common::user("cancelled");
+    let rule = ThrottleRule {
+        free_attempts: 100,
+        ..ThrottleRule::default()
+    };
+    let now = UnixTime::from_secs(common::T0);
+    let mut completed = 0u32;
+    let mut cancelled = 0u32;
+    for round in 0..60u64 {
+        let deadline = Duration::from_micros(20 * (round % 15));
+        match tokio::time::timeout(deadline, store.begin_attempt(&user, now, &rule)).await {
+            Ok(Ok(Attempt::Counted { .. })) => completed += 1,
+            Ok(other) => panic!("round {round}: {other:?}"),
+            Err(_) => cancelled += 1,
+        }
+    }
+    assert!(cancelled > 0, "no attempt was cancelled: the test proves nothing");
+    // Whatever was cancelled, the next operations get the write lock promptly.
+    let last = tokio::time::timeout(Duration::from_secs(5), store.begin_attempt(&user, now, &rule))
+        .await
+        .expect("a cancelled transaction still holds the write lock")
+        .unwrap();
+    let Attempt::Counted { failures } = last else {
+        panic!("{last:?}")
+    };
+    assert!(
+        failures > completed && failures <= completed + cancelled + 1,
+        "{failures} failures after {completed} completed and {cancelled} cancelled attempts"
+    );
+    assert_eq!(store.throttle_state(&user).await.unwrap().failures, failures);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_operations_in_memory() {
+    cancelled_operations_leave_no_transaction_open(SqliteStore::in_memory().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_operations_on_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("cancel.sqlite3"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    cancelled_operations_leave_no_transaction_open(store).await;
+}
+
+#[tokio::test]
+async fn in_memory_stores_are_separate() {
+    let (a, b) = (
+        SqliteStore::in_memory().await.unwrap(),
+        SqliteStore::in_memory().await.unwrap(),
+    );
+    let user = common::user("separate");
+    a.update_user(&user, |r| r.blocked_by_admin = true).await.unwrap();
+    assert!(a.get_user(&user).await.unwrap().is_some());
+    assert!(b.get_user(&user).await.unwrap().is_none());
+}
