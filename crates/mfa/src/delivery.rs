@@ -308,6 +308,19 @@ pub trait PhoneDelivery: Send + Sync {
 
 /// **Development only**: prints every message, code included, to standard output instead of sending
 /// it. Never use it in production: the codes end up wherever standard output goes.
+///
+/// ```
+/// use mfa::{Channel, DevPhoneDelivery, MessagePurpose, PhoneDelivery, PhoneMessage};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let message = PhoneMessage::new("Example", "123456", MessagePurpose::SignIn, 300);
+/// let id = DevPhoneDelivery.send(&"+14155552671".parse()?, Channel::Sms, &message).await?;
+/// // Standard output: [mfa DevPhoneDelivery] Sms to +14155552671 (dev-...): 123456 is your Example ...
+/// assert!(id.0.starts_with("dev-"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DevPhoneDelivery;
 

@@ -141,6 +141,16 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps a backend's error.
+    ///
+    /// ```
+    /// use mfa::StoreError;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "database timed out");
+    /// let error = StoreError::backend(io);
+    /// assert_eq!(error.to_string(), "store backend failed: database timed out");
+    /// // The flows return it as `Error::Store`.
+    /// assert!(matches!(mfa::Error::from(error), mfa::Error::Store(StoreError::Backend(_))));
+    /// ```
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Box::new(error))
     }

@@ -10,6 +10,21 @@ use crate::{Channel, DeviceId, MessageId, MethodId, MethodKind, UserId};
 /// A security event: who, when, what. It never carries a secret, a code, a token or a phone number.
 ///
 /// Serialises to JSON as `{"user": "...", "at": 1700000000, "kind": "verification_failed", ...}`.
+///
+/// ```
+/// use mfa::{Event, EventKind, Factor, UnixTime, UserId};
+///
+/// let event = Event::new(
+///     UserId::new("user-42")?,
+///     UnixTime::from_secs(1_700_000_000),
+///     EventKind::VerificationFailed { factor: Factor::AuthenticatorApp, failures: Some(3) },
+/// );
+/// assert_eq!(
+///     serde_json::to_string(&event)?,
+///     r#"{"user":"user-42","at":1700000000,"kind":"verification_failed","factor":"authenticator_app","failures":3}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Event {
@@ -185,12 +200,63 @@ pub enum EventKind {
 ///
 /// `emit` is synchronous and called inline, so keep it fast (queue slow work). Events carry no
 /// secrets, so any sink may keep them.
+///
+/// A sink that alerts on lock-outs and suspicious-activity reports through a channel, so the slow part
+/// (e-mail, paging) runs elsewhere:
+///
+/// ```
+/// use std::sync::mpsc;
+/// use std::sync::Mutex;
+///
+/// use mfa::{Event, EventKind, EventSink};
+///
+/// #[derive(Debug)]
+/// struct Alerts(Mutex<mpsc::Sender<Event>>);
+///
+/// impl EventSink for Alerts {
+///     fn emit(&self, event: &Event) {
+///         if matches!(
+///             event.kind,
+///             EventKind::LockedOut { .. } | EventKind::SuspiciousActivityReported { .. }
+///         ) {
+///             if let Ok(sender) = self.0.lock() {
+///                 let _ = sender.send(event.clone()); // a full or closed queue must not fail a sign-in
+///             }
+///         }
+///     }
+/// }
+///
+/// let (sender, alerts) = mpsc::channel();
+/// let sink = Alerts(Mutex::new(sender));
+/// let user = mfa::UserId::new("user-42")?;
+/// let at = mfa::UnixTime::from_secs(1_700_000_000);
+/// sink.emit(&Event::new(user.clone(), at, EventKind::SuspiciousActivityCleared));
+/// sink.emit(&Event::new(user, at, EventKind::SuspiciousActivityReported { prompts_blocked: true }));
+/// assert_eq!(alerts.try_iter().count(), 1);
+/// # Ok::<(), mfa::Error>(())
+/// ```
 pub trait EventSink: Send + Sync + fmt::Debug {
     /// Takes one event.
     fn emit(&self, event: &Event);
 }
 
 /// Logs each event with `tracing` at INFO, target `mfa::event`, as JSON.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, RecordingPhoneDelivery, TagSecret, TracingEventSink};
+///
+/// let mfa = Mfa::new(
+///     Config::default(),
+///     KeyRing::generate(KeyId(1))?,
+///     TagSecret::generate()?,
+///     MemoryStore::new(),
+///     RecordingPhoneDelivery::new(),
+/// )?
+/// .with_events(Arc::new(TracingEventSink));
+/// # let _ = mfa;
+/// # Ok::<(), mfa::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TracingEventSink;
 

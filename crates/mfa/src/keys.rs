@@ -40,6 +40,20 @@ impl fmt::Display for KeyId {
 /// The bytes are the 24-byte random nonce, the ciphertext and the 16-byte Poly1305 tag. The associated
 /// data binds the ciphertext to its user and method, so a ciphertext copied to another user or method
 /// does not decrypt. `Debug` shows the key id and the length only.
+///
+/// A SQL store keeps it as two columns and rebuilds it when reading:
+///
+/// ```
+/// use mfa::{KeyId, SealedSecret};
+///
+/// # let sealed = SealedSecret::from_parts(KeyId(1), vec![0xa5; 60]);
+/// // Writing: `key_id` into an integer column, `as_bytes` into a binary one.
+/// let (key_id, bytes) = (sealed.key_id().0, sealed.as_bytes().to_vec());
+/// // Reading back.
+/// let read = SealedSecret::from_parts(KeyId(key_id), bytes);
+/// assert_eq!(read, sealed);
+/// assert_eq!(format!("{read:?}"), "SealedSecret { key_id: KeyId(1), len: 60 }");
+/// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedSecret {
     key_id: KeyId,
@@ -228,6 +242,15 @@ fn associated_data(user: &UserId, method: MethodId, key: KeyId) -> Vec<u8> {
 /// code, or the SHA-256 of a remembered-device token.
 ///
 /// Equality is constant time; `Debug` shows nothing of it.
+///
+/// ```
+/// use mfa::Tag;
+///
+/// let stored = Tag::from_bytes([7; 32]); // as read from a 32-byte binary column
+/// assert_eq!(stored, Tag::from_bytes(*stored.as_bytes()));
+/// assert_ne!(stored, Tag::from_bytes([8; 32]));
+/// assert_eq!(format!("{stored:?}"), "Tag(..)");
+/// ```
 #[derive(Clone, Copy, Serialize, Deserialize)]
 pub struct Tag(#[serde(with = "crate::record::base64_array")] [u8; 32]);
 

@@ -14,6 +14,31 @@ use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
 /// The counters of failed verifications are kept apart (see [`Store::begin_attempt`]) so that a
 /// settings change never resets them.
 ///
+/// Your session layer reads it to honour "sign out everywhere":
+///
+/// ```
+/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// # let mfa = Mfa::new(
+/// #     Config::default(),
+/// #     KeyRing::generate(KeyId(1))?,
+/// #     TagSecret::generate()?,
+/// #     MemoryStore::new(),
+/// #     RecordingPhoneDelivery::new(),
+/// # )?;
+/// let alice = UserId::new("user-42")?;
+/// let issued_at = UnixTime::from_secs(1_600_000_000); // when this session was created
+/// mfa.sign_out_everywhere(&alice).await?;
+///
+/// let record = mfa.store().get_user(&alice).await?.unwrap_or_default();
+/// let session_still_valid = record.sessions_valid_from.is_none_or(|from| issued_at >= from);
+/// assert!(!session_still_valid);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// [`Store::begin_attempt`]: crate::Store::begin_attempt
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -284,6 +309,17 @@ pub enum Attempt {
 ///
 /// Defaults: at most 5 codes per user and 10 per number in 15 minutes, 30 seconds apart. These bound
 /// the cost and the nuisance an attacker can cause (SMS pumping, OWASP's "Abuse of SMS" guidance).
+///
+/// ```
+/// use mfa::{Config, SendLimit};
+///
+/// assert_eq!(SendLimit::default().window.as_secs(), 900);
+/// let config: Config = serde_json::from_str(
+///     r#"{ "phone_sends": { "per_user": 3, "per_number": 10, "window_secs": 3600, "min_interval_secs": 60 } }"#,
+/// )?;
+/// assert_eq!(config.phone_sends.per_user, 3);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendLimit {
