@@ -35,6 +35,10 @@ const BEGIN_RETRIES: u32 = 3;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Held by this store's write transactions: they queue here, in order, instead of polling
+    /// SQLite's write lock with the busy handler's sleeps. (Other processes, and other stores on the
+    /// same file, still meet at the write lock itself.)
+    writer: Arc<tokio::sync::Mutex<()>>,
     /// For an in-memory database: a connection that keeps it alive while the pool's connection is
     /// closed and reopened (after a cancelled transaction). Never used for queries.
     _keep_alive: Option<Arc<Mutex<SqliteConnection>>>,
@@ -58,6 +62,7 @@ impl SqliteStore {
             .map_err(db)?;
         Ok(SqliteStore {
             pool,
+            writer: Arc::default(),
             _keep_alive: None,
         })
     }
@@ -79,6 +84,7 @@ impl SqliteStore {
             .map_err(db)?;
         let store = SqliteStore {
             pool,
+            writer: Arc::default(),
             _keep_alive: Some(Arc::new(Mutex::new(keep_alive))),
         };
         store.migrate().await?;
@@ -92,6 +98,7 @@ impl SqliteStore {
     pub fn from_pool(pool: SqlitePool) -> Self {
         SqliteStore {
             pool,
+            writer: Arc::default(),
             _keep_alive: None,
         }
     }
@@ -115,9 +122,11 @@ impl SqliteStore {
     async fn begin(&self) -> Result<SqliteTx, StoreError> {
         let mut retries = 0;
         loop {
+            let turn = self.writer.clone().lock_owned().await;
             let mut tx = SqliteTx {
                 conn: self.pool.acquire().await.map_err(db)?,
                 finished: false,
+                _turn: turn,
             };
             match tx.execute("BEGIN IMMEDIATE").await {
                 Ok(_) => return Ok(tx),
@@ -150,6 +159,8 @@ impl SqliteStore {
 pub(crate) struct SqliteTx {
     conn: PoolConnection<Sqlite>,
     finished: bool,
+    /// This store's writer turn, released with the transaction.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SqliteTx {

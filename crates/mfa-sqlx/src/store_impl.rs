@@ -3,10 +3,11 @@
 //! Both dialects accept the same SQL here (`$n` parameters, `ON CONFLICT`, `RETURNING`); a backend
 //! provides `begin()` (PostgreSQL: `BEGIN`; SQLite: `BEGIN IMMEDIATE`, which takes the database's
 //! write lock at once) and `lock_number()` (PostgreSQL locks a row per phone number; under SQLite the
-//! write lock already serialises everything). Every operation that reads before it writes runs in a
-//! transaction that first upserts the user's row ([`LOCK_USER`]): on PostgreSQL the upsert locks that
-//! row until commit, so a user's read-modify-write operations run one at a time across all instances.
-//! Operations that are a single statement run on their own.
+//! write lock already serialises everything). Every operation that reads before it writes, or writes
+//! two tables, runs in a transaction that first upserts the user's row ([`LOCK_USER`]): on PostgreSQL
+//! the upsert locks that row until commit, so a user's read-modify-write operations run one at a time
+//! across all instances, and since the user's row is always the first lock taken, two of them cannot
+//! deadlock. Operations that are a single statement on one table run on their own.
 
 /// Creates the user's row if missing and locks it (PostgreSQL: a row lock until commit; the `DO
 /// UPDATE` form, unlike `DO NOTHING` + `SELECT ... FOR UPDATE`, also holds when a concurrent
@@ -137,9 +138,11 @@ macro_rules! impl_store {
                 let same_id: i64 = counts.try_get(0).map_err($crate::rows::db)?;
                 let same_kind: i64 = counts.try_get(1).map_err($crate::rows::db)?;
                 if same_id > 0 {
+                    tx.rollback().await.map_err($crate::rows::db)?;
                     return Err(mfa::StoreError::Duplicate);
                 }
                 if $crate::rows::count_value(same_kind)? >= cap {
+                    tx.rollback().await.map_err($crate::rows::db)?;
                     return Ok(false);
                 }
                 let step = match &method.credential {
@@ -197,9 +200,9 @@ macro_rules! impl_store {
                 step: u64,
             ) -> Result<bool, mfa::StoreError> {
                 let step = $crate::rows::step_column(step)?;
-                // The conditional UPDATE is the compare-and-set: on PostgreSQL a racing one waits
-                // for the row and re-checks the condition, so exactly one of equal steps wins.
-                let mut tx = self.begin().await?;
+                // The conditional UPDATE is the compare-and-set. The user's row is locked first, as
+                // in every other transaction that touches both tables, so no two can deadlock.
+                let (mut tx, _) = self.lock_user(user).await?;
                 let done = sqlx::query(
                     "UPDATE mfa_methods SET last_accepted_step = $3 \
                      WHERE user_id = $1 AND method_id = $2 AND kind = $4 \
@@ -595,9 +598,11 @@ macro_rules! impl_store {
                 let same_id: i64 = counts.try_get(0).map_err($crate::rows::db)?;
                 let total: i64 = counts.try_get(1).map_err($crate::rows::db)?;
                 if same_id > 0 {
+                    tx.rollback().await.map_err($crate::rows::db)?;
                     return Err(mfa::StoreError::Duplicate);
                 }
                 if $crate::rows::count_value(total)? >= cap {
+                    tx.rollback().await.map_err($crate::rows::db)?;
                     return Ok(false);
                 }
                 sqlx::query("INSERT INTO mfa_app_passwords (user_id, password_id, record) VALUES ($1, $2, $3)")

@@ -177,7 +177,7 @@ async fn a_missing_table_is_a_backend_error() {
 /// Operations cancelled at any point (their futures dropped mid-transaction) are rolled back, or
 /// committed whole, and never hold the write lock: the store keeps working and the count is exact
 /// for the attempts that completed.
-async fn cancelled_operations_leave_no_transaction_open(store: SqliteStore) {
+async fn cancelled_operations_leave_no_transaction_open<S: Store>(store: S) {
     let user = common::user("cancelled");
     let rule = ThrottleRule {
         free_attempts: 100,
@@ -235,4 +235,14 @@ async fn in_memory_stores_are_separate() {
     a.update_user(&user, |r| r.blocked_by_admin = true).await.unwrap();
     assert!(a.get_user(&user).await.unwrap().is_some());
     assert!(b.get_user(&user).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_operations_on_postgres() {
+    common::with_pg_schema("cancelled_operations_on_postgres", |schema| async move {
+        let store = schema.store(2).await;
+        cancelled_operations_leave_no_transaction_open(store.clone()).await;
+        store.pool().close().await;
+    })
+    .await;
 }
