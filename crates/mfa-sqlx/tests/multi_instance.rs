@@ -64,6 +64,22 @@ async fn postgres_two_services_accept_a_code_once() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_pools_mixed_writes_never_deadlock() {
+    common::with_pg_schema(
+        "postgres_two_pools_mixed_writes_never_deadlock",
+        |schema| async move {
+            let (a, b) = (schema.store(8).await, schema.store(8).await);
+            for _ in 0..5 {
+                common::mixed_writes_race(Arc::new(a.clone()), Arc::new(b.clone())).await;
+            }
+            a.pool().close().await;
+            b.pool().close().await;
+        },
+    )
+    .await;
+}
+
 // ------------------------------------------------------------------------------ SQLite, one process
 
 async fn two_sqlite_stores(dir: &Path) -> (Arc<SqliteStore>, Arc<SqliteStore>) {
@@ -82,6 +98,7 @@ async fn sqlite_two_stores_on_one_file_keep_every_guarantee() {
     common::totp_step_race(a.clone(), b.clone()).await;
     common::failure_race(a.clone(), b.clone()).await;
     common::app_password_cap_race(a.clone(), b.clone()).await;
+    common::mixed_writes_race(a.clone(), b.clone()).await;
     common::verify_race((*a).clone(), (*b).clone()).await;
 }
 

@@ -357,3 +357,53 @@ impl NowSecs for mfa::ManualClock {
         self.now().as_secs()
     }
 }
+
+/// Steps accepted while the same app's secret is re-sealed and other writes run, on two stores:
+/// every call succeeds (on PostgreSQL: no deadlock between the user's row and the method's row) and
+/// the steps accepted are exactly the increasing ones.
+pub async fn mixed_writes_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
+    let user = user("mixed_race");
+    let method = app_method();
+    let id = method.id;
+    assert!(a.insert_method_capped(&user, method, 5).await.unwrap());
+    let shared = user.clone();
+    let results = race(&a, &b, move |store, i| {
+        let user = shared.clone();
+        async move {
+            match i % 4 {
+                0 | 1 => store
+                    .accept_totp_step(&user, id, 1_000 + i as u64)
+                    .await
+                    .map(|ok| ok.to_string()),
+                2 => store
+                    .update_app_secret(&user, id, SealedSecret::from_parts(KeyId(2), vec![i as u8; 60]))
+                    .await
+                    .map(|ok| ok.to_string()),
+                _ => store
+                    .begin_attempt(&user, UnixTime::from_secs(T0), &ThrottleRule::default())
+                    .await
+                    .map(|attempt| format!("{attempt:?}")),
+            }
+        }
+    })
+    .await;
+    for (i, result) in results.iter().enumerate() {
+        assert!(result.is_ok(), "task {i}: {result:?}");
+    }
+    let methods = a.list_methods(&user).await.unwrap();
+    let Credential::AuthenticatorApp {
+        secret,
+        last_accepted_step,
+        ..
+    } = &methods[0].credential
+    else {
+        panic!("not an app")
+    };
+    assert_eq!(secret.key_id(), KeyId(2), "the re-sealed secret was kept");
+    let highest = (0..RACERS as u64).filter(|i| i % 4 < 2).max().unwrap();
+    assert_eq!(
+        *last_accepted_step,
+        Some(1_000 + highest),
+        "the highest step stands"
+    );
+}
