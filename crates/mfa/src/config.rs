@@ -20,7 +20,7 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 /// | `policy` | [`Policy::hosted_suite`] | see mfa-policy |
 /// | `throttle` | 5 free attempts, then 30 s doubling to 1 h | 1 to 100 free attempts (NIST SP 800-63B 5.2.2) |
 /// | `totp_window` | one step behind and ahead | at most 2 each way (RFC 6238 section 5.2 recommends 1) |
-/// | `phone_code_digits` | 6 | 6 to 8 (NIST SP 800-63B 5.1.3.1: at least 6 digits) |
+/// | `phone_code_digits` | 6 | 6 to 8 (NIST SP 800-63B 5.1.3.2: at least 20 bits, which NIST accepts from 6 digits) |
 /// | `phone_code_ttl_secs` | 300 | 60 to 600 |
 /// | `phone_sends` | 5 per user, 10 per number in 15 min, 30 s apart | at least 1 each |
 /// | `enrollment_ttl_secs` | 900 | 60 to 3600 |
