@@ -4,7 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
+use std::future::Future;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use mfa::{Attempt, Store, StoreError, Tag, ThrottleRule, UnixTime};
 use mfa_sqlx::SqliteStore;
@@ -174,6 +176,23 @@ async fn a_missing_table_is_a_backend_error() {
     ));
 }
 
+/// Polls `future` until it is ready or `budget` has passed (yielding between polls, so the
+/// connection's work goes on meanwhile), and drops it if still pending.
+async fn poll_then_drop<F: Future>(future: F, budget: Duration) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let started = Instant::now();
+    loop {
+        let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+        if let Poll::Ready(output) = polled {
+            return Some(output);
+        }
+        if started.elapsed() >= budget {
+            return None;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Operations cancelled at any point (their futures dropped mid-transaction) are rolled back, or
 /// committed whole, and never hold the write lock: the store keeps working and the count is exact
 /// for the attempts that completed.
@@ -186,15 +205,26 @@ async fn cancelled_operations_leave_no_transaction_open<S: Store>(store: S) {
     let now = UnixTime::from_secs(common::T0);
     let mut completed = 0u32;
     let mut cancelled = 0u32;
-    for round in 0..60u64 {
-        let deadline = Duration::from_micros(20 * (round % 15));
-        match tokio::time::timeout(deadline, store.begin_attempt(&user, now, &rule)).await {
-            Ok(Ok(Attempt::Counted { .. })) => completed += 1,
-            Ok(other) => panic!("round {round}: {other:?}"),
-            Err(_) => cancelled += 1,
+    for round in 0..90usize {
+        // Dropped after 0 to 17 ms: before, during and after BEGIN, the upsert, the UPDATE and
+        // COMMIT, or not at all; every tenth attempt has time to finish.
+        let budget = if round % 10 == 9 {
+            Duration::from_secs(5)
+        } else {
+            Duration::from_micros(20 * (round as u64 % 30).pow(2))
+        };
+        match poll_then_drop(store.begin_attempt(&user, now, &rule), budget).await {
+            Some(Ok(Attempt::Counted { .. })) => completed += 1,
+            Some(other) => panic!("round {round}: {other:?}"),
+            None => cancelled += 1,
         }
     }
+    eprintln!("{completed} attempts completed, {cancelled} cancelled");
     assert!(cancelled > 0, "no attempt was cancelled: the test proves nothing");
+    assert!(
+        completed > 0,
+        "every attempt was cancelled: the test proves little"
+    );
     // Whatever was cancelled, the next operations get the write lock promptly.
     let last = tokio::time::timeout(Duration::from_secs(5), store.begin_attempt(&user, now, &rule))
         .await
@@ -245,4 +275,37 @@ async fn cancelled_operations_on_postgres() {
         store.pool().close().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn open_sets_wal_full_sync_busy_timeout_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pragmas.sqlite3");
+    assert!(!path.exists());
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(path.exists(), "open creates the file");
+    let mut conn = store.pool().acquire().await.unwrap();
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    assert_eq!(synchronous, 2, "FULL");
+    assert_eq!(
+        busy,
+        i64::try_from(mfa_sqlx::SQLITE_BUSY_TIMEOUT.as_millis()).unwrap()
+    );
+    assert_eq!(foreign_keys, 1);
 }
