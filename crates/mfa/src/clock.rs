@@ -6,7 +6,24 @@ use mfa_policy::UnixTime;
 
 /// Where `mfa` gets the time: the only way it reads a clock.
 ///
-/// Use [`SystemClock`] in production and [`ManualClock`] in tests.
+/// Use [`SystemClock`] in production and [`ManualClock`] in tests. Your own clock, for example one
+/// that runs a fixed offset behind a broken host clock, goes to [`Mfa::with_clock`](crate::Mfa::with_clock):
+///
+/// ```
+/// use mfa::{Clock, SystemClock, UnixTime};
+///
+/// #[derive(Debug)]
+/// struct Offset(i64);
+///
+/// impl Clock for Offset {
+///     fn now(&self) -> UnixTime {
+///         UnixTime::from_secs(SystemClock.now().as_secs().saturating_add(self.0))
+///     }
+/// }
+///
+/// let behind = Offset(-90);
+/// assert!(behind.now() < SystemClock.now());
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant, whole seconds.
     fn now(&self) -> UnixTime;

@@ -31,6 +31,36 @@ pub struct MethodSummary {
 /// [`Mfa::confirm_app_enrollment`](crate::Mfa::confirm_app_enrollment) and the app's first code.
 ///
 /// Holds the new secret: show it once, never log it. `Debug` shows no secret.
+///
+/// ```
+/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, RecordingPhoneDelivery, TagSecret, UserId};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// # let mfa = Mfa::new(
+/// #     Config { issuer: "Example".to_owned(), ..Config::default() },
+/// #     KeyRing::generate(KeyId(1))?,
+/// #     TagSecret::generate()?,
+/// #     MemoryStore::new(),
+/// #     RecordingPhoneDelivery::new(),
+/// # )?;
+/// let alice = UserId::new("user-42")?;
+/// let enrollment = mfa.begin_app_enrollment(&alice, "alice@example.com", "My phone", None).await?;
+///
+/// // For the registration page: an <img src="..."> and the key for people who type it.
+/// let img_src = enrollment.qr().to_data_url()?;
+/// assert!(img_src.starts_with("data:image/png;base64,"));
+/// let typed_key = enrollment.secret_for_typing(); // "ABCD EFGH ..." (160 bits, 8 groups)
+/// assert_eq!(typed_key.len(), 39);
+/// assert!(enrollment.uri().as_str().starts_with("otpauth://totp/Example:alice%40example.com?"));
+///
+/// // Nothing of the secret in logs.
+/// assert!(!format!("{enrollment:?}").contains(&typed_key.replace(' ', "")));
+/// // Then: `mfa.confirm_app_enrollment(&alice, enrollment.method(), code_from_the_app)`,
+/// // before `enrollment.expires_at()`.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct AppEnrollment {
     pub(crate) method: MethodId,
