@@ -54,6 +54,22 @@ async fn postgres_two_pools_keep_the_app_password_cap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_pools_keep_the_per_number_send_limit() {
+    common::with_pg_schema(
+        "postgres_two_pools_keep_the_per_number_send_limit",
+        |schema| async move {
+            let (a, b) = (schema.store(8).await, schema.store(8).await);
+            for _ in 0..3 {
+                common::phone_number_race(Arc::new(a.clone()), Arc::new(b.clone())).await;
+            }
+            a.pool().close().await;
+            b.pool().close().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_services_accept_a_code_once() {
     common::with_pg_schema("postgres_two_services_accept_a_code_once", |schema| async move {
         let (a, b) = (schema.store(8).await, schema.store(8).await);
@@ -99,6 +115,7 @@ async fn sqlite_two_stores_on_one_file_keep_every_guarantee() {
     common::failure_race(a.clone(), b.clone()).await;
     common::app_password_cap_race(a.clone(), b.clone()).await;
     common::mixed_writes_race(a.clone(), b.clone()).await;
+    common::phone_number_race(a.clone(), b.clone()).await;
     common::verify_race((*a).clone(), (*b).clone()).await;
 }
 

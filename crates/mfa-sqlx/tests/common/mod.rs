@@ -407,3 +407,33 @@ pub async fn mixed_writes_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
         "the highest step stands"
     );
 }
+
+/// Many users sending to one number through two stores: never more than the number's limit.
+pub async fn phone_number_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
+    let random = MethodId::generate().unwrap();
+    let bytes = random.as_bytes();
+    let suffix = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]) % 10_000_000;
+    let number = mfa::PhoneNumber::parse(&format!("+4420{suffix:07}")).unwrap();
+    let users: Arc<Vec<UserId>> = Arc::new((0..RACERS).map(|_| user("number_race")).collect());
+    let limit = mfa::SendLimit {
+        per_user: 5,
+        per_number: 9,
+        window: Duration::from_secs(600),
+        min_interval: Duration::from_secs(30),
+    };
+    let results = race(&a, &b, move |store, i| {
+        let (users, number) = (users.clone(), number.clone());
+        async move {
+            store
+                .record_phone_send(&users[i], &number, UnixTime::from_secs(T0), &limit)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let allowed = results.iter().filter(|ok| **ok).count();
+    assert_eq!(
+        allowed, 9,
+        "{RACERS} users on one number with per_number 9: {allowed} allowed"
+    );
+}
