@@ -21,7 +21,7 @@ use mfa::{
     TagSecret, UnixTime, UserId,
 };
 use mfa_enroll::{KeyUri, TerminalTheme};
-// use mfa_sqlx::SqliteStore; // QUICKSTART-SQLITE
+use mfa_sqlx::SqliteStore;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -31,8 +31,8 @@ async fn main() -> Result<(), Error> {
     let dir = std::env::temp_dir().join(format!("mfa-quickstart-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("mfa.sqlite3");
-    let store = mfa::MemoryStore::new(); // QUICKSTART-SQLITE
-    // store.migrate().await?; // QUICKSTART-SQLITE
+    let store = SqliteStore::open(&db).await?;
+    store.migrate().await?;
     say(&format!(
         "The service opens its MFA store at {} (SQLite, WAL).",
         db.display()
@@ -191,7 +191,7 @@ async fn main() -> Result<(), Error> {
         .begin_sign_in(&alice, Some(cookie.expose()), laptop_now(&clock))
         .await?;
     say(&format!(
-        "decision: {:?} ({})",
+        "decision: {:?} ({}): the password change forgot every remembered device, the laptop's too",
         sign_in.decision.action,
         reasons(&sign_in.decision.reasons)
     ));
@@ -251,6 +251,7 @@ async fn main() -> Result<(), Error> {
         other => return Err(format!("a used recovery code must be rejected, got {other:?}").into()),
     }
 
+    mfa.store().pool().close().await;
     std::fs::remove_dir_all(&dir)?;
     say("Done: the store file is removed.");
     Ok(())
