@@ -1,4 +1,10 @@
-#![doc = include_str!("../README.md")]
+// The README's examples use both stores; with one feature off, a short summary stands in.
+#![cfg_attr(all(feature = "sqlite", feature = "postgres"), doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    doc = "Store backends for the `mfa` facade on sqlx: SQLite (feature `sqlite`) and PostgreSQL \
+           (feature `postgres`). The crate docs with both features on say more."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -44,15 +44,28 @@ impl PgStore {
     /// Creates or upgrades the tables, in the first schema of the connection's `search_path`: runs
     /// the migrations in `migrations/postgres` of this crate that have not run yet (recorded in
     /// `_sqlx_migrations`, under an advisory lock so instances starting together take turns).
+    ///
+    /// Migrations the host recorded in the same `_sqlx_migrations` table are left alone; the host's
+    /// own migrator needs [`set_ignore_missing(true)`](sqlx::migrate::Migrator::set_ignore_missing)
+    /// in turn (or give this store a schema of its own).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(StoreError::backend)
+        let mut migrator = sqlx::migrate!("migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await.map_err(StoreError::backend)
     }
 
+    /// READ COMMITTED whatever the database's default: the row locks serialise a user's operations,
+    /// where REPEATABLE READ or SERIALIZABLE would fail racing ones with serialisation errors.
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool.begin().await.map_err(db)
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
+            .map_err(db)
+    }
+
+    /// Single-statement writes need no queue here: PostgreSQL row locks order them.
+    async fn write_turn(&self) -> NoQueue {
+        NoQueue
     }
 
     /// Locks the number's row until commit, so sends to one number are checked one at a time.
@@ -72,5 +85,8 @@ impl PgStore {
         Ok(())
     }
 }
+
+/// What [`PgStore::write_turn`] holds: nothing.
+struct NoQueue;
 
 impl_store!(PgStore, Transaction<'static, Postgres>);

@@ -26,6 +26,9 @@ const FILE_POOL_CONNECTIONS: u32 = 8;
 /// timeout (many writers in several processes).
 const BEGIN_RETRIES: u32 = 3;
 
+/// Passes of [`SqliteStore::migrate`] after a first one that raced another process.
+const MIGRATE_ATTEMPTS: u32 = 2;
+
 /// A [`Store`](mfa::Store) on SQLite: one database file for a service on one machine (any number of
 /// processes), or an in-memory database for tests and development.
 ///
@@ -111,12 +114,31 @@ impl SqliteStore {
     }
 
     /// Creates or upgrades the tables: runs the migrations in `migrations/sqlite` of this crate that
-    /// have not run yet (recorded in the table `_sqlx_migrations`). Safe to call at every start.
+    /// have not run yet (recorded in the table `_sqlx_migrations`). Safe to call at every start, also
+    /// from several processes starting together on one file.
+    ///
+    /// Migrations the host recorded in the same `_sqlx_migrations` table are left alone; the host's
+    /// own migrator needs [`set_ignore_missing(true)`](sqlx::migrate::Migrator::set_ignore_missing)
+    /// in turn.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(StoreError::backend)
+        let mut migrator = sqlx::migrate!("migrations/sqlite");
+        migrator.set_ignore_missing(true);
+        // sqlx takes no lock on SQLite: a process starting at the same moment may apply a
+        // migration between our reading of `_sqlx_migrations` and our applying it, which then
+        // fails. Each migration commits as one transaction, so a second pass sees it and goes on.
+        let mut attempts = 0;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(_) if attempts < MIGRATE_ATTEMPTS => attempts += 1,
+                Err(error) => return Err(StoreError::backend(error)),
+            }
+        }
+    }
+
+    /// Takes this store's turn among its writers (see `writer`), for a write outside `begin`.
+    async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer.clone().lock_owned().await
     }
 
     /// `BEGIN IMMEDIATE`: waits for the write lock (busy timeout), retried a few times when another

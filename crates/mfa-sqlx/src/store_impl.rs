@@ -172,6 +172,7 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 method: mfa::MethodId,
             ) -> Result<Option<mfa::MethodRecord>, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let row = sqlx::query(
                     "DELETE FROM mfa_methods WHERE user_id = $1 AND method_id = $2 \
                      RETURNING record, last_accepted_step",
@@ -185,6 +186,7 @@ macro_rules! impl_store {
             }
 
             async fn remove_all_methods(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = $1")
                     .bind(user.as_str())
                     .execute(&self.pool)
@@ -310,6 +312,7 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 method: mfa::MethodId,
             ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 use sqlx::Row as _;
                 let row = sqlx::query(
                     "DELETE FROM mfa_pending WHERE user_id = $1 AND method_id = $2 RETURNING record",
@@ -354,6 +357,7 @@ macro_rules! impl_store {
             }
 
             async fn reset_failures(&self, user: &mfa::UserId) -> Result<(), mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 sqlx::query($crate::store_impl::RESET_FAILURES)
                     .bind(user.as_str())
                     .execute(&self.pool)
@@ -639,6 +643,7 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 record: mfa::AppPasswordRecord,
             ) -> Result<bool, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE mfa_app_passwords SET record = $3 WHERE user_id = $1 AND password_id = $2",
                 )
@@ -656,6 +661,7 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 id: mfa::AppPasswordId,
             ) -> Result<bool, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1 AND password_id = $2")
                     .bind(user.as_str())
                     .bind(&id.as_bytes()[..])
@@ -666,6 +672,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_all_app_passwords(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1")
                     .bind(user.as_str())
                     .execute(&self.pool)
@@ -715,6 +722,7 @@ macro_rules! impl_store {
                 device: mfa::DeviceId,
                 now: mfa::UnixTime,
             ) -> Result<bool, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE mfa_devices SET last_used_at = $3 WHERE user_id = $1 AND device_id = $2",
                 )
@@ -740,6 +748,7 @@ macro_rules! impl_store {
             }
 
             async fn forget_device(&self, user: &mfa::UserId, device: mfa::DeviceId) -> Result<bool, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1 AND device_id = $2")
                     .bind(user.as_str())
                     .bind(&device.as_bytes()[..])
@@ -750,6 +759,7 @@ macro_rules! impl_store {
             }
 
             async fn forget_all_devices(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1")
                     .bind(user.as_str())
                     .execute(&self.pool)

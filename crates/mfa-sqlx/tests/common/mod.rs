@@ -71,10 +71,15 @@ impl PgSchema {
 
     /// A new pool (an independent "service instance") on the schema.
     pub async fn pool(&self, connections: u32) -> PgPool {
+        self.pool_with(connections, &[]).await
+    }
+
+    /// A new pool on the schema with more run-time settings for its connections.
+    pub async fn pool_with(&self, connections: u32, settings: &[(&str, &str)]) -> PgPool {
         PgPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(self.options.clone())
+            .connect_with(self.options.clone().options(settings.iter().copied()))
             .await
             .unwrap()
     }
