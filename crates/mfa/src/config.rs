@@ -28,6 +28,7 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 /// | `recovery_codes` | 10 | 1 to 50 |
 /// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
 /// | `suspicious_report_blocks_prompts` | `true` | |
+/// | `password_change_revokes_app_passwords` | `true` | as large providers do: a stolen password's app passwords die with it |
 ///
 /// ```
 /// use mfa::Config;
@@ -66,6 +67,9 @@ pub struct Config {
     pub app_passwords: mfa_app_password::Config,
     /// Whether a suspicious-activity report stops prompts until an administrator clears it.
     pub suspicious_report_blocks_prompts: bool,
+    /// Whether [`Mfa::password_changed`](crate::Mfa::password_changed) also deletes the user's app
+    /// passwords (the mail clients then need new ones).
+    pub password_change_revokes_app_passwords: bool,
 }
 
 impl Default for Config {
@@ -83,6 +87,7 @@ impl Default for Config {
             recovery_codes: 10,
             app_passwords: mfa_app_password::Config::default(),
             suspicious_report_blocks_prompts: true,
+            password_change_revokes_app_passwords: true,
         }
     }
 }

@@ -182,6 +182,13 @@ pub enum EventKind {
         /// Remembered devices forgotten with them.
         devices: usize,
     },
+    /// The host reported a password change: every device verifies again.
+    PasswordChanged {
+        /// Remembered devices forgotten with it.
+        devices: usize,
+        /// App passwords deleted with it (0 when the configuration keeps them).
+        app_passwords: usize,
+    },
     /// The user reported a sign-in or prompt they did not start.
     SuspiciousActivityReported {
         /// Whether prompts stop until an administrator clears it.

@@ -183,19 +183,29 @@ impl Verified {
 /// `7kq2-mz8d-0hxa-ve4r`; typing is lenient about case, dashes, spaces, `i`/`l` for `1` and `o` for `0`.
 ///
 /// ```
-/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, RecordingPhoneDelivery, TagSecret, UserId};
+/// use mfa::{
+///     Channel, Clock, Config, KeyId, KeyRing, MemoryStore, Mfa, PhoneKind, RecordingPhoneDelivery,
+///     SystemClock, TagSecret, UserId,
+/// };
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let phones = RecordingPhoneDelivery::new();
 /// let mfa = Mfa::new(
 ///     Config::default(),
 ///     KeyRing::generate(KeyId(1))?,
 ///     TagSecret::generate()?,
 ///     MemoryStore::new(),
-///     RecordingPhoneDelivery::new(),
+///     phones.clone(),
 /// )?;
 /// let alice = UserId::new("user-42")?;
-/// // `None`: Alice has no method yet, so no step-up; otherwise pass the session's last MFA time.
-/// let codes = mfa.generate_recovery_codes(&alice, None).await?;
+/// // Recovery codes need a registered method: Alice confirms her mobile with the texted code ...
+/// let sent = mfa
+///     .begin_phone_enrollment(&alice, PhoneKind::Mobile, "+14155552671", Channel::Sms, None)
+///     .await?;
+/// let code = phones.last_code_to(&"+14155552671".parse()?).ok_or("no SMS")?;
+/// mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
+/// // ... and that fresh proof is her session's last MFA time, as the step-up needs.
+/// let codes = mfa.generate_recovery_codes(&alice, Some(SystemClock.now())).await?;
 /// assert_eq!(codes.len(), 10);
 /// assert_eq!(format!("{codes:?}"), "RecoveryCodes(10 codes, redacted)");
 ///
@@ -236,24 +246,36 @@ impl fmt::Debug for RecoveryCodes {
 /// A new app password: show [`password`](Self::password) once.
 ///
 /// ```
-/// use mfa::{Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, RecordingPhoneDelivery, TagSecret, UserId};
+/// use mfa::{
+///     Channel, Clock, Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, PhoneKind,
+///     RecordingPhoneDelivery, SystemClock, TagSecret, UserId,
+/// };
 /// use mfa_app_password::Argon2Params;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let mut config = Config::default();
 /// // Small argon2 parameters keep this example quick; keep the defaults (19 MiB, t = 2) in a service.
 /// config.app_passwords.params = Argon2Params { m_kib: 256, t: 1, p: 1 };
+/// let phones = RecordingPhoneDelivery::new();
 /// let mfa = Mfa::new(
 ///     config,
 ///     KeyRing::generate(KeyId(1))?,
 ///     TagSecret::generate()?,
 ///     MemoryStore::new(),
-///     RecordingPhoneDelivery::new(),
+///     phones.clone(),
 /// )?;
 /// let alice = UserId::new("user-42")?;
 /// mfa.set_mfa_state(&alice, MfaState::Enforced).await?;
+/// // App passwords need a registered method and a fresh MFA: Alice confirms her mobile.
+/// let sent = mfa
+///     .begin_phone_enrollment(&alice, PhoneKind::Mobile, "+14155552671", Channel::Sms, None)
+///     .await?;
+/// let code = phones.last_code_to(&"+14155552671".parse()?).ok_or("no SMS")?;
+/// mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
 ///
-/// let created = mfa.create_app_password(&alice, "Mail on my laptop", None).await?;
+/// let created = mfa
+///     .create_app_password(&alice, "Mail on my laptop", Some(SystemClock.now()))
+///     .await?;
 /// assert!(!format!("{created:?}").contains(created.password.expose()));
 /// let typed = created.password.expose().to_owned(); // what the user pastes into the mail client
 ///

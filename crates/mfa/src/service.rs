@@ -193,6 +193,15 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(())
     }
 
+    /// Recovery codes and app passwords are made only by a user who can pass MFA: with no method,
+    /// the password alone would mint credentials that outlive a later registration.
+    fn require_a_method(methods: &[MethodRecord]) -> Result<(), Error> {
+        if methods.is_empty() {
+            return Err(Error::NotAllowed(Reason::RegistrationRequired));
+        }
+        Ok(())
+    }
+
     /// Step-up for a sensitive action: a user with methods needs a verification fresher than the
     /// policy's `step_up_freshness` (`last_mfa_at` is the session's last MFA time). A user without
     /// methods has nothing to step up with and may go on (first registration).
@@ -253,11 +262,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(())
     }
 
-    /// Requires the user to register again: removes every method, the pending registration and the
-    /// remembered devices; the next sign-in asks for a registration.
+    /// Requires the user to register again: removes every method, the pending registration, the
+    /// recovery codes (they stand in for the removed methods) and the remembered devices; the next
+    /// sign-in asks for a registration. App passwords stay: delete them with
+    /// [`delete_all_app_passwords`](Self::delete_all_app_passwords) if they are suspect too.
     pub async fn require_reregistration(&self, user: &UserId) -> Result<(), Error> {
         let now = self.now();
         self.store.remove_all_methods(user).await?;
+        self.store.replace_recovery_codes(user, Vec::new()).await?;
         if let Some(pending) = self.store.get_pending(user).await? {
             self.store.take_pending(user, pending.method.id).await?;
         }
@@ -311,13 +323,28 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(())
     }
 
-    /// Tells the service the user's password changed: every device must verify again.
+    /// Tells the service the user's password changed: every device must verify again, remembered
+    /// devices are forgotten, and unless [`Config::password_change_revokes_app_passwords`] is off, the
+    /// user's app passwords are deleted (whoever knew the old password may have made some).
     pub async fn password_changed(&self, user: &UserId) -> Result<(), Error> {
         let now = self.now();
         self.store
             .update_user(user, |r| r.password_changed_at = Some(now))
             .await?;
-        self.store.forget_all_devices(user).await?;
+        let devices = self.store.forget_all_devices(user).await?;
+        let app_passwords = if self.config.password_change_revokes_app_passwords {
+            self.store.delete_all_app_passwords(user).await?
+        } else {
+            0
+        };
+        self.emit(
+            user,
+            now,
+            EventKind::PasswordChanged {
+                devices,
+                app_passwords,
+            },
+        );
         Ok(())
     }
 
@@ -946,6 +973,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     ) -> Result<RecoveryCodes, Error> {
         let now = self.now();
         let (record, methods) = self.user_and_methods(user).await?;
+        Self::require_a_method(&methods)?;
         self.step_up(
             &record,
             &methods,
@@ -1008,6 +1036,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         }
         let now = self.now();
         let (record, methods) = self.user_and_methods(user).await?;
+        Self::require_a_method(&methods)?;
         self.step_up(
             &record,
             &methods,
