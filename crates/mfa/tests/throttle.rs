@@ -56,7 +56,7 @@ fn harness_with_rule(rule: ThrottleRule) -> Harness {
 /// A wrong guess with the `i`-th method in turn: app, phone, recovery code.
 async fn guess_wrong(h: &Harness, a: &Alice, i: usize) -> Result<mfa::Verified, Error> {
     match i % 3 {
-        0 => h.mfa.verify(&a.id, a.app, &wrong(&h.code(&a.totp))).await,
+        0 => h.mfa.verify(&a.id, a.app, &h.wrong_code(&a.totp)).await,
         // No code is outstanding, so every code is wrong.
         1 => h.mfa.verify(&a.id, a.mobile, "123456").await,
         _ => h.mfa.redeem_recovery_code(&a.id, NOT_A_RECOVERY_CODE).await,
@@ -133,7 +133,7 @@ async fn registrations_are_locked_and_counted_too() {
     // A wrong confirmation is the fifth failure.
     assert!(matches!(
         h.mfa
-            .confirm_app_enrollment(&a.id, enrollment.method(), &wrong(&h.code(&second)))
+            .confirm_app_enrollment(&a.id, enrollment.method(), &h.wrong_code(&second))
             .await,
         Err(Error::Rejected)
     ));

@@ -70,7 +70,7 @@ async fn the_confirmation_code_cannot_sign_in_again() {
     let code = h.code(&totp);
     assert!(matches!(
         h.mfa
-            .confirm_app_enrollment(&alice, enrollment.method(), &common::wrong(&code))
+            .confirm_app_enrollment(&alice, enrollment.method(), &h.wrong_code(&totp))
             .await,
         Err(Error::Rejected)
     ));
@@ -181,7 +181,7 @@ async fn failures_lock_for_a_growing_time_and_a_success_resets() {
     let (app, totp) = h.enroll_app(&alice, None).await;
     h.advance(30);
     let right = h.code(&totp);
-    let bad = wrong(&right);
+    let bad = h.wrong_code(&totp);
     for _ in 0..4 {
         assert!(matches!(
             h.mfa.verify(&alice, app, &bad).await,
@@ -204,7 +204,7 @@ async fn failures_lock_for_a_growing_time_and_a_success_resets() {
 
     // After the lock another failure locks for 60 s.
     h.advance(30);
-    let bad = wrong(&h.code(&totp));
+    let bad = h.wrong_code(&totp);
     assert!(matches!(
         h.mfa.verify(&alice, app, &bad).await,
         Err(Error::Rejected)
@@ -218,7 +218,7 @@ async fn failures_lock_for_a_growing_time_and_a_success_resets() {
     assert_eq!(h.store_failures(&alice).await, 0);
     h.advance(30);
     assert!(matches!(
-        h.mfa.verify(&alice, app, &wrong(&h.code(&totp))).await,
+        h.mfa.verify(&alice, app, &h.wrong_code(&totp)).await,
         Err(Error::Rejected)
     ));
     assert_eq!(h.store_failures(&alice).await, 1);
@@ -233,7 +233,7 @@ async fn never_100_failures_without_a_lock_and_locks_cap_at_an_hour() {
     let mut last_lock = 0u64;
     let mut unlocked_failures_in_a_row = 0;
     while failures < 100 {
-        match h.mfa.verify(&alice, app, &wrong(&h.code(&totp))).await {
+        match h.mfa.verify(&alice, app, &h.wrong_code(&totp)).await {
             Err(Error::Rejected) => {
                 failures += 1;
                 unlocked_failures_in_a_row += 1;
@@ -265,7 +265,7 @@ async fn racing_wrong_guesses_never_pass_the_lock() {
     let h = harness();
     let alice = user("alice");
     let (app, totp) = h.enroll_app(&alice, None).await;
-    let bad = wrong(&h.code(&totp));
+    let bad = h.wrong_code(&totp);
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let (mfa, alice, bad) = (h.mfa.clone(), alice.clone(), bad.clone());

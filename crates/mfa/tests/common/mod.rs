@@ -1,12 +1,15 @@
 //! Shared set-up of the flow tests: a service over MemoryStore with a manual clock and recorders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mfa::{
-    Channel, Config, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, Mfa, PhoneKind, RecordingEventSink,
-    RecordingPhoneDelivery, TagSecret, UnixTime, UserId, Verified,
+    AppPasswordId, AppPasswordRecord, Attempt, Channel, Config, DeliveryError, DeviceId, DeviceRecord, KeyId,
+    KeyRing, ManualClock, MemoryStore, MessageId, MethodId, MethodRecord, Mfa, PendingEnrollment,
+    PhoneChallenge, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, RecordingEventSink,
+    RecordingPhoneDelivery, SealedSecret, SendLimit, Store, StoreError, Tag, TagSecret, ThrottleRule,
+    ThrottleState, UnixTime, UserId, UserRecord, Verified,
 };
 use mfa_app_password::Argon2Params;
 use mfa_enroll::KeyUri;
@@ -17,12 +20,15 @@ pub const KEY_1: [u8; 32] = [0x11; 32];
 pub const KEY_2: [u8; 32] = [0x22; 32];
 pub const TAG_SECRET: [u8; 32] = [0x33; 32];
 
-pub type Service = Mfa<MemoryStore, RecordingPhoneDelivery>;
+pub type Service<S = MemoryStore> = Mfa<S, TestPhones>;
 
-pub struct Harness {
-    pub mfa: Arc<Service>,
-    pub store: MemoryStore,
+pub struct Harness<S = MemoryStore> {
+    pub mfa: Arc<Service<S>>,
+    pub store: S,
+    /// Every message the service handed to the delivery (also those it was then told had failed).
     pub phones: RecordingPhoneDelivery,
+    /// The delivery the service sends through: records, then fails on demand.
+    pub delivery: TestPhones,
     pub clock: Arc<ManualClock>,
     pub events: RecordingEventSink,
 }
@@ -55,14 +61,25 @@ pub fn harness_with(config: Config, keys: KeyRing) -> Harness {
 }
 
 pub fn build(config: Config, keys: KeyRing, store: MemoryStore, clock: Arc<ManualClock>) -> Harness {
-    let phones = RecordingPhoneDelivery::new();
+    build_on(config, keys, store, clock)
+}
+
+/// The test harness over any store.
+pub fn build_on<S: Store + Clone>(
+    config: Config,
+    keys: KeyRing,
+    store: S,
+    clock: Arc<ManualClock>,
+) -> Harness<S> {
+    let delivery = TestPhones::default();
+    let phones = delivery.recording.clone();
     let events = RecordingEventSink::new();
     let mfa = Mfa::new(
         config,
         keys,
         TagSecret::from_bytes(&TAG_SECRET).unwrap(),
         store.clone(),
-        phones.clone(),
+        delivery.clone(),
     )
     .unwrap()
     .with_clock(clock.clone())
@@ -71,6 +88,7 @@ pub fn build(config: Config, keys: KeyRing, store: MemoryStore, clock: Arc<Manua
         mfa: Arc::new(mfa),
         store,
         phones,
+        delivery,
         clock,
         events,
     }
@@ -80,7 +98,17 @@ pub fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
 }
 
-impl Harness {
+/// The default harness over a [`YieldingStore`] around a MemoryStore (for races).
+pub fn yielding_harness_with(config: Config) -> Harness<YieldingStore<MemoryStore>> {
+    build_on(
+        config,
+        KeyRing::new(KeyId(1), &KEY_1).unwrap(),
+        YieldingStore(MemoryStore::new()),
+        Arc::new(ManualClock::new(UnixTime::from_secs(START))),
+    )
+}
+
+impl<S: Store> Harness<S> {
     pub fn now(&self) -> UnixTime {
         use mfa::Clock;
         self.clock.now()
@@ -136,12 +164,24 @@ impl Harness {
     }
 
     pub async fn store_failures(&self, user: &UserId) -> u32 {
-        use mfa::Store;
         self.store.throttle_state(user).await.unwrap().failures
     }
 
-    pub fn store_json(&self) -> String {
-        self.store.to_json().to_string()
+    /// A 6-digit code the app does not show at any step from two before now to two after (so it is
+    /// wrong whatever the verification window).
+    pub fn wrong_code(&self, totp: &Totp) -> String {
+        let now = self.now().as_secs() as u64;
+        let window: Vec<String> = (0..=4u64)
+            .map(|i| totp.generate(now + i * 30 - 60).unwrap().to_string())
+            .collect();
+        let mut n: u32 = window[2].parse().unwrap();
+        loop {
+            n = (n + 1) % 1_000_000;
+            let candidate = format!("{n:06}");
+            if !window.contains(&candidate) {
+                return candidate;
+            }
+        }
     }
 
     pub fn events_json(&self) -> String {
@@ -149,7 +189,14 @@ impl Harness {
     }
 }
 
-/// A 6-digit code that differs from `right`.
+impl Harness<MemoryStore> {
+    pub fn store_json(&self) -> String {
+        self.store.to_json().to_string()
+    }
+}
+
+/// A 6-digit code that differs from the one code `right` (a phone code: only one is outstanding; for
+/// an app use [`Harness::wrong_code`], which avoids the whole window).
 pub fn wrong(right: &str) -> String {
     let n: u32 = right.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
@@ -179,7 +226,13 @@ pub fn try_new(config: Config) -> Result<(), mfa::Error> {
     .map(|_| ())
 }
 
-impl Harness {
+impl<S: Store> Harness<S> {
+    /// Makes the next send reach the phone (it is recorded) and then report `error`, as a provider
+    /// does when it times out after delivering.
+    pub fn fail_after_delivery(&self, error: DeliveryError) {
+        self.delivery.failures.lock().unwrap().push(error);
+    }
+
     /// The code of the last message to `number`.
     pub fn last_code(&self, number: &str) -> String {
         self.phones
@@ -191,5 +244,244 @@ impl Harness {
     /// Messages sent so far.
     pub fn sent_count(&self) -> usize {
         self.phones.sent().len()
+    }
+}
+
+/// The tests' phone delivery: records every message in a [`RecordingPhoneDelivery`] (which can also
+/// fail before sending, with `fail_next`), then, if one is queued, reports an error although the
+/// message went out.
+#[derive(Debug, Clone, Default)]
+pub struct TestPhones {
+    pub recording: RecordingPhoneDelivery,
+    failures: Arc<Mutex<Vec<DeliveryError>>>,
+}
+
+impl PhoneDelivery for TestPhones {
+    async fn send(
+        &self,
+        to: &PhoneNumber,
+        channel: Channel,
+        message: &PhoneMessage,
+    ) -> Result<MessageId, DeliveryError> {
+        let id = self.recording.send(to, channel, message).await?;
+        let mut failures = self.failures.lock().unwrap();
+        if failures.is_empty() {
+            Ok(id)
+        } else {
+            Err(failures.remove(0))
+        }
+    }
+}
+
+/// A store that yields to the scheduler before every call, so that racing flows interleave at each
+/// store call even on one core.
+#[derive(Debug, Clone, Default)]
+pub struct YieldingStore<S>(pub S);
+
+impl<S: Store> Store for YieldingStore<S> {
+    async fn get_user(&self, user: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.get_user(user).await
+    }
+
+    async fn update_user<F>(&self, user: &UserId, change: F) -> Result<UserRecord, StoreError>
+    where
+        F: FnOnce(&mut UserRecord) + Send,
+    {
+        tokio::task::yield_now().await;
+        self.0.update_user(user, change).await
+    }
+
+    async fn delete_user(&self, user: &UserId) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.delete_user(user).await
+    }
+
+    async fn list_methods(&self, user: &UserId) -> Result<Vec<MethodRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.list_methods(user).await
+    }
+
+    async fn insert_method_capped(
+        &self,
+        user: &UserId,
+        method: MethodRecord,
+        cap: usize,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.insert_method_capped(user, method, cap).await
+    }
+
+    async fn remove_method(
+        &self,
+        user: &UserId,
+        method: MethodId,
+    ) -> Result<Option<MethodRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.remove_method(user, method).await
+    }
+
+    async fn remove_all_methods(&self, user: &UserId) -> Result<usize, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.remove_all_methods(user).await
+    }
+
+    async fn accept_totp_step(&self, user: &UserId, method: MethodId, step: u64) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.accept_totp_step(user, method, step).await
+    }
+
+    async fn update_app_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.update_app_secret(user, method, secret).await
+    }
+
+    async fn put_pending(&self, user: &UserId, pending: PendingEnrollment) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.put_pending(user, pending).await
+    }
+
+    async fn get_pending(&self, user: &UserId) -> Result<Option<PendingEnrollment>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.get_pending(user).await
+    }
+
+    async fn take_pending(
+        &self,
+        user: &UserId,
+        method: MethodId,
+    ) -> Result<Option<PendingEnrollment>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.take_pending(user, method).await
+    }
+
+    async fn begin_attempt(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+        rule: &ThrottleRule,
+    ) -> Result<Attempt, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.begin_attempt(user, now, rule).await
+    }
+
+    async fn reset_failures(&self, user: &UserId) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.reset_failures(user).await
+    }
+
+    async fn throttle_state(&self, user: &UserId) -> Result<ThrottleState, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.throttle_state(user).await
+    }
+
+    async fn put_phone_challenge(&self, user: &UserId, challenge: PhoneChallenge) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.put_phone_challenge(user, challenge).await
+    }
+
+    async fn consume_phone_challenge(
+        &self,
+        user: &UserId,
+        tag: &Tag,
+        now: UnixTime,
+    ) -> Result<Option<PhoneChallenge>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.consume_phone_challenge(user, tag, now).await
+    }
+
+    async fn record_phone_send(
+        &self,
+        user: &UserId,
+        number: &PhoneNumber,
+        now: UnixTime,
+        limit: &SendLimit,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.record_phone_send(user, number, now, limit).await
+    }
+
+    async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.replace_recovery_codes(user, tags).await
+    }
+
+    async fn consume_recovery_code(&self, user: &UserId, tag: &Tag) -> Result<Option<usize>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.consume_recovery_code(user, tag).await
+    }
+
+    async fn recovery_codes_left(&self, user: &UserId) -> Result<usize, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.recovery_codes_left(user).await
+    }
+
+    async fn insert_app_password_capped(
+        &self,
+        user: &UserId,
+        record: AppPasswordRecord,
+        cap: usize,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.insert_app_password_capped(user, record, cap).await
+    }
+
+    async fn list_app_passwords(&self, user: &UserId) -> Result<Vec<AppPasswordRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.list_app_passwords(user).await
+    }
+
+    async fn update_app_password(
+        &self,
+        user: &UserId,
+        record: AppPasswordRecord,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.update_app_password(user, record).await
+    }
+
+    async fn delete_app_password(&self, user: &UserId, id: AppPasswordId) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.delete_app_password(user, id).await
+    }
+
+    async fn delete_all_app_passwords(&self, user: &UserId) -> Result<usize, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.delete_all_app_passwords(user).await
+    }
+
+    async fn insert_device(&self, user: &UserId, device: DeviceRecord) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.insert_device(user, device).await
+    }
+
+    async fn find_device(&self, user: &UserId, token_hash: &Tag) -> Result<Option<DeviceRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.find_device(user, token_hash).await
+    }
+
+    async fn touch_device(&self, user: &UserId, device: DeviceId, now: UnixTime) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.touch_device(user, device, now).await
+    }
+
+    async fn list_devices(&self, user: &UserId) -> Result<Vec<DeviceRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.list_devices(user).await
+    }
+
+    async fn forget_device(&self, user: &UserId, device: DeviceId) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.forget_device(user, device).await
+    }
+
+    async fn forget_all_devices(&self, user: &UserId) -> Result<usize, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.forget_all_devices(user).await
     }
 }
