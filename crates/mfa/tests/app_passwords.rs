@@ -24,9 +24,11 @@ fn secs(h: &Harness) -> u64 {
 async fn the_plaintext_is_shown_once_and_never_stored() {
     let h = harness();
     let alice = user("alice");
+    let at = h.registered(&alice).await;
+    h.events.clear();
     let created = h
         .mfa
-        .create_app_password(&alice, "Thunderbird", None)
+        .create_app_password(&alice, "Thunderbird", at)
         .await
         .unwrap();
     let shown = created.password.expose().to_owned();
@@ -166,8 +168,9 @@ async fn wrong_app_passwords_are_rejected_and_do_not_lock_interactive_sign_in() 
 async fn an_app_password_belongs_to_its_user() {
     let h = harness();
     let (alice, bob) = (user("alice"), user("bob"));
-    let alices = h.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
-    h.mfa.create_app_password(&bob, "Mail", None).await.unwrap();
+    let (alice_at, bob_at) = (h.registered(&alice).await, h.registered(&bob).await);
+    let alices = h.mfa.create_app_password(&alice, "Mail", alice_at).await.unwrap();
+    h.mfa.create_app_password(&bob, "Mail", bob_at).await.unwrap();
     assert!(matches!(
         h.mfa
             .verify_app_password(&bob, alices.password.expose(), None)
@@ -195,13 +198,14 @@ async fn refused_where_the_policy_or_the_users_state_does_not_allow_it() {
 
     let alice = user("alice");
     open.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
-    let created = open.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
+    let at = open.registered(&alice).await;
+    let created = open.mfa.create_app_password(&alice, "Mail", at).await.unwrap();
     let typed = created.password.expose();
     open.mfa.verify_app_password(&alice, typed, None).await.unwrap();
 
     // A policy without app passwords refuses to create or accept one.
     assert!(matches!(
-        strict.mfa.create_app_password(&alice, "Other", None).await,
+        strict.mfa.create_app_password(&alice, "Other", at).await,
         Err(Error::NotAllowed(Reason::LegacyClientBlocked))
     ));
     assert!(matches!(
@@ -226,7 +230,7 @@ async fn refused_where_the_policy_or_the_users_state_does_not_allow_it() {
         Err(Error::NotAllowed(Reason::BlockedByAdmin))
     ));
     assert!(matches!(
-        open.mfa.create_app_password(&alice, "Other", None).await,
+        open.mfa.create_app_password(&alice, "Other", at).await,
         Err(Error::NotAllowed(Reason::BlockedByAdmin))
     ));
     store
@@ -265,10 +269,11 @@ async fn creating_one_needs_a_fresh_verification() {
 async fn names_are_checked() {
     let h = harness();
     let alice = user("alice");
+    let at = h.registered(&alice).await;
     for name in ["", "   ", "Mail\u{202E}", "a\u{0}b", &"n".repeat(101)] {
         assert!(
             matches!(
-                h.mfa.create_app_password(&alice, name, None).await,
+                h.mfa.create_app_password(&alice, name, at).await,
                 Err(Error::AppPassword(mfa_app_password::Error::InvalidName { .. }))
             ),
             "{name:?}"
@@ -281,8 +286,9 @@ async fn names_are_checked() {
 async fn revoking_one_stops_it_and_only_it() {
     let h = harness();
     let alice = user("alice");
-    let mail = h.mfa.create_app_password(&alice, "Mail", None).await.unwrap();
-    let calendar = h.mfa.create_app_password(&alice, "Calendar", None).await.unwrap();
+    let at = h.registered(&alice).await;
+    let mail = h.mfa.create_app_password(&alice, "Mail", at).await.unwrap();
+    let calendar = h.mfa.create_app_password(&alice, "Calendar", at).await.unwrap();
     h.mfa.revoke_app_password(&alice, mail.id).await.unwrap();
     assert!(
         h.events
@@ -318,11 +324,12 @@ async fn revoking_one_stops_it_and_only_it() {
 async fn deleting_all_stops_every_one() {
     let h = harness();
     let (alice, bob) = (user("alice"), user("bob"));
+    let (alice_at, bob_at) = (h.registered(&alice).await, h.registered(&bob).await);
     let mut created = Vec::new();
     for name in ["Mail", "Calendar", "Contacts"] {
-        created.push(h.mfa.create_app_password(&alice, name, None).await.unwrap());
+        created.push(h.mfa.create_app_password(&alice, name, alice_at).await.unwrap());
     }
-    let bobs = h.mfa.create_app_password(&bob, "Mail", None).await.unwrap();
+    let bobs = h.mfa.create_app_password(&bob, "Mail", bob_at).await.unwrap();
     assert_eq!(h.mfa.delete_all_app_passwords(&alice).await.unwrap(), 3);
     assert!(
         h.events
@@ -348,14 +355,15 @@ async fn deleting_all_stops_every_one() {
 async fn at_most_forty_per_user() {
     let h = harness();
     let alice = user("alice");
+    let at = h.registered(&alice).await;
     for i in 0..40 {
         h.mfa
-            .create_app_password(&alice, &format!("Client {i}"), None)
+            .create_app_password(&alice, &format!("Client {i}"), at)
             .await
             .unwrap();
     }
     assert!(matches!(
-        h.mfa.create_app_password(&alice, "One more", None).await,
+        h.mfa.create_app_password(&alice, "One more", at).await,
         Err(Error::LimitReached {
             what: "app passwords",
             max: 40
@@ -363,23 +371,22 @@ async fn at_most_forty_per_user() {
     ));
     assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
     // Another user has a cap of their own; a revoked one frees a place.
-    h.mfa
-        .create_app_password(&user("bob"), "Mail", None)
-        .await
-        .unwrap();
+    let bob = user("bob");
+    let bob_at = h.registered(&bob).await;
+    h.mfa.create_app_password(&bob, "Mail", bob_at).await.unwrap();
     let first = h.mfa.list_app_passwords(&alice).await.unwrap()[0].id();
     h.mfa.revoke_app_password(&alice, first).await.unwrap();
-    h.mfa.create_app_password(&alice, "One more", None).await.unwrap();
+    h.mfa.create_app_password(&alice, "One more", at).await.unwrap();
     assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_creates_never_pass_the_cap() {
-    let h = harness();
+/// Eight creates race for the last three places under the cap of 40.
+async fn race_creates<S: Store + Clone + 'static>(h: Harness<S>) {
     let alice = user("alice");
+    let at = h.registered(&alice).await;
     for i in 0..37 {
         h.mfa
-            .create_app_password(&alice, &format!("Client {i}"), None)
+            .create_app_password(&alice, &format!("Client {i}"), at)
             .await
             .unwrap();
     }
@@ -389,7 +396,7 @@ async fn racing_creates_never_pass_the_cap() {
             let (mfa, alice, barrier) = (h.mfa.clone(), alice.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                mfa.create_app_password(&alice, &format!("Racer {i}"), None).await
+                mfa.create_app_password(&alice, &format!("Racer {i}"), at).await
             })
         })
         .collect();
@@ -412,16 +419,51 @@ async fn racing_creates_never_pass_the_cap() {
     assert_eq!(created_events, 40);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_never_pass_the_cap() {
+    for _ in 0..5 {
+        race_creates(harness()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_never_pass_the_cap_when_every_store_call_yields() {
+    for _ in 0..5 {
+        race_creates(yielding_harness_with(config())).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_without_a_method_cannot_create_one() {
+    // The password alone must not mint a credential that outlives a later registration.
+    let h = harness();
+    let alice = user("alice");
+    assert!(matches!(
+        h.mfa.create_app_password(&alice, "Mail", None).await,
+        Err(Error::NotAllowed(Reason::RegistrationRequired))
+    ));
+    assert!(h.mfa.list_app_passwords(&alice).await.unwrap().is_empty());
+    assert!(h.events.kinds().is_empty());
+    // Once every method is gone again (re-registration), neither.
+    let at = h.registered(&alice).await;
+    h.mfa.require_reregistration(&alice).await.unwrap();
+    assert!(matches!(
+        h.mfa.create_app_password(&alice, "Mail", at).await,
+        Err(Error::NotAllowed(Reason::RegistrationRequired))
+    ));
+}
+
 #[tokio::test]
 async fn a_smaller_cap_is_configurable() {
     let mut config = config();
     config.app_passwords.max_per_user = 2;
     let h = harness_with(config, ring());
     let alice = user("alice");
-    h.mfa.create_app_password(&alice, "A", None).await.unwrap();
-    h.mfa.create_app_password(&alice, "B", None).await.unwrap();
+    let at = h.registered(&alice).await;
+    h.mfa.create_app_password(&alice, "A", at).await.unwrap();
+    h.mfa.create_app_password(&alice, "B", at).await.unwrap();
     assert!(matches!(
-        h.mfa.create_app_password(&alice, "C", None).await,
+        h.mfa.create_app_password(&alice, "C", at).await,
         Err(Error::LimitReached { max: 2, .. })
     ));
 }

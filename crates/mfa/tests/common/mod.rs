@@ -137,6 +137,13 @@ impl<S: Store> Harness<S> {
         (enrollment.method(), totp)
     }
 
+    /// Gives a user without methods an authenticator app and verifies with it (30 s later); returns
+    /// the verification time, fresh for step-up (recovery codes and app passwords need a method).
+    pub async fn registered(&self, user: &UserId) -> Option<UnixTime> {
+        let (app, totp) = self.enroll_app(user, None).await;
+        Some(self.verify_next(user, app, &totp).await.at())
+    }
+
     /// Registers a mobile phone; returns its id.
     pub async fn enroll_mobile(&self, user: &UserId, number: &str, last_mfa: Option<UnixTime>) -> MethodId {
         let sent = self
