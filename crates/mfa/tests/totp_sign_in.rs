@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::*;
 use mfa::{
     Action, Challenge, Error, EventKind, Factor, MfaState, Reason, Recommendation, SensitiveAction,
-    SignInContext,
+    SignInContext, Store,
 };
 
 #[tokio::test]
@@ -83,12 +83,12 @@ async fn the_confirmation_code_cannot_sign_in_again() {
         Err(Error::Rejected)
     ));
     // The pending registration is used up: a second confirmation finds nothing.
-    assert!(
+    assert!(matches!(
         h.mfa
             .confirm_app_enrollment(&alice, enrollment.method(), &code)
-            .await
-            .is_err()
-    );
+            .await,
+        Err(Error::Rejected)
+    ));
 }
 
 #[tokio::test]
@@ -143,34 +143,45 @@ async fn a_code_is_accepted_once_and_older_steps_never_after() {
     assert_eq!(replays, 2);
 }
 
+/// Sixteen verifications with one app code race: one signs in, the others are refused (replays, or
+/// locked once the racing attempts reach the lock).
+async fn race_one_code<S: Store + 'static>(h: Harness<S>) {
+    let alice = user("alice");
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    h.advance(30);
+    let code = h.code(&totp);
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (mfa, alice, code, barrier) = (h.mfa.clone(), alice.clone(), code.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                mfa.verify(&alice, app, &code).await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(Error::Rejected | Error::Locked { .. }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_racing_requests_with_one_code_sign_in_once() {
     for _ in 0..10 {
-        let h = harness();
-        let alice = user("alice");
-        let (app, totp) = h.enroll_app(&alice, None).await;
-        h.advance(30);
-        let code = h.code(&totp);
-        let barrier = Arc::new(tokio::sync::Barrier::new(16));
-        let tasks: Vec<_> = (0..16)
-            .map(|_| {
-                let (mfa, alice, code, barrier) =
-                    (h.mfa.clone(), alice.clone(), code.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    mfa.verify(&alice, app, &code).await
-                })
-            })
-            .collect();
-        let mut accepted = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(_) => accepted += 1,
-                Err(Error::Rejected | Error::Locked { .. }) => {}
-                Err(other) => panic!("unexpected {other:?}"),
-            }
-        }
-        assert_eq!(accepted, 1);
+        race_one_code(harness()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_racing_requests_with_one_code_sign_in_once_when_every_store_call_yields() {
+    for _ in 0..10 {
+        race_one_code(yielding_harness_with(config())).await;
     }
 }
 
@@ -260,16 +271,19 @@ async fn never_100_failures_without_a_lock_and_locks_cap_at_an_hour() {
     assert_eq!(last_lock, 3600);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_wrong_guesses_never_pass_the_lock() {
-    let h = harness();
+/// 32 wrong guesses race: exactly five are counted and refused, the other 27 meet the lock.
+async fn race_wrong_guesses<S: Store + 'static>(h: Harness<S>) {
     let alice = user("alice");
     let (app, totp) = h.enroll_app(&alice, None).await;
     let bad = h.wrong_code(&totp);
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
     let tasks: Vec<_> = (0..32)
         .map(|_| {
-            let (mfa, alice, bad) = (h.mfa.clone(), alice.clone(), bad.clone());
-            tokio::spawn(async move { mfa.verify(&alice, app, &bad).await })
+            let (mfa, alice, bad, barrier) = (h.mfa.clone(), alice.clone(), bad.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                mfa.verify(&alice, app, &bad).await
+            })
         })
         .collect();
     let (mut rejected, mut locked) = (0, 0);
@@ -282,6 +296,20 @@ async fn racing_wrong_guesses_never_pass_the_lock() {
     }
     assert_eq!((rejected, locked), (5, 27));
     assert_eq!(h.store_failures(&alice).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_wrong_guesses_never_pass_the_lock() {
+    for _ in 0..10 {
+        race_wrong_guesses(harness()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_wrong_guesses_never_pass_the_lock_when_every_store_call_yields() {
+    for _ in 0..10 {
+        race_wrong_guesses(yielding_harness_with(config())).await;
+    }
 }
 
 #[tokio::test]
