@@ -554,9 +554,8 @@ async fn a_new_code_does_not_reset_failures_and_a_success_does() {
     assert_eq!(h.store_failures(&alice).await, 0);
 }
 
-#[tokio::test]
-async fn provider_errors_come_back_typed_and_leave_no_code_that_works() {
-    let errors = [
+fn provider_errors() -> [DeliveryError; 3] {
+    [
         DeliveryError::Unavailable {
             reason: "503 from the gateway".to_owned(),
         },
@@ -564,8 +563,15 @@ async fn provider_errors_come_back_typed_and_leave_no_code_that_works() {
         DeliveryError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
         },
-    ];
-    for error in errors {
+    ]
+}
+
+/// The decided behaviour when the provider reports a failure: the error comes back typed, with no
+/// "challenge sent" event; the earlier code is replaced; the failed send's own code stays valid until
+/// it expires, since providers can fail after delivering (a timeout, say).
+#[tokio::test]
+async fn a_failed_send_replaces_the_earlier_code_and_its_own_code_stays_valid_until_it_expires() {
+    for error in provider_errors() {
         let h = loose();
         let alice = user("alice");
         let mobile = h.enroll_mobile(&alice, MOBILE, None).await;
@@ -574,15 +580,52 @@ async fn provider_errors_come_back_typed_and_leave_no_code_that_works() {
         let sent_before = h.sent_count();
         let events_before = h.events.events().len();
 
-        h.phones.fail_next(error.clone());
-        match h.mfa.challenge(&alice, Some(mobile), None).await {
-            Err(Error::Delivery(got)) => assert_eq!(got, error),
-            other => panic!("expected {error:?}, got {other:?}"),
-        }
-        assert_eq!(h.sent_count(), sent_before);
-        // No "challenge sent" event for it.
+        // The message reached the phone, and then the provider reported the error (again if its
+        // code happens to repeat the earlier one, a chance of one in a million).
+        let delivered = loop {
+            h.fail_after_delivery(error.clone());
+            match h.mfa.challenge(&alice, Some(mobile), None).await {
+                Err(Error::Delivery(got)) => assert_eq!(got, error),
+                other => panic!("expected {error:?}, got {other:?}"),
+            }
+            let delivered = h.last_code(MOBILE);
+            if delivered != earlier {
+                break delivered;
+            }
+        };
+        assert!(h.sent_count() > sent_before);
         assert_eq!(h.events.events().len(), events_before);
-        // The code of the failed send reached nobody, and the earlier one was replaced by it.
+        assert!(matches!(
+            h.mfa.verify(&alice, mobile, &earlier).await,
+            Err(Error::Rejected)
+        ));
+        // Until it expires (five minutes by default).
+        h.advance(299);
+        h.mfa.verify(&alice, mobile, &delivered).await.unwrap();
+
+        // The same, left to expire.
+        h.fail_after_delivery(error.clone());
+        assert!(matches!(
+            h.mfa.challenge(&alice, Some(mobile), None).await,
+            Err(Error::Delivery(_))
+        ));
+        let delivered = h.last_code(MOBILE);
+        h.advance(300);
+        assert!(matches!(
+            h.mfa.verify(&alice, mobile, &delivered).await,
+            Err(Error::Rejected)
+        ));
+
+        // A send that failed before reaching the phone also replaced the earlier code.
+        h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+        let earlier = h.last_code(MOBILE);
+        let sent_before = h.sent_count();
+        h.phones.fail_next(error.clone());
+        assert!(matches!(
+            h.mfa.challenge(&alice, Some(mobile), None).await,
+            Err(Error::Delivery(_))
+        ));
+        assert_eq!(h.sent_count(), sent_before);
         assert!(matches!(
             h.mfa.verify(&alice, mobile, &earlier).await,
             Err(Error::Rejected)
@@ -592,7 +635,8 @@ async fn provider_errors_come_back_typed_and_leave_no_code_that_works() {
         h.mfa.verify(&alice, mobile, &code).await.unwrap();
     }
 
-    // At registration: typed error, and the phone is not registered.
+    // At registration: a typed error; a send that failed before reaching the phone registers nothing,
+    // one that failed after delivering can still be confirmed with its code.
     let h = loose();
     let alice = user("alice");
     h.phones.fail_next(DeliveryError::NumberRefused);
@@ -604,6 +648,23 @@ async fn provider_errors_come_back_typed_and_leave_no_code_that_works() {
     ));
     assert_eq!(h.sent_count(), 0);
     assert!(h.mfa.list_methods(&alice).await.unwrap().is_empty());
+
+    h.fail_after_delivery(DeliveryError::Unavailable {
+        reason: "timeout".to_owned(),
+    });
+    assert!(matches!(
+        h.mfa
+            .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+            .await,
+        Err(Error::Delivery(DeliveryError::Unavailable { .. }))
+    ));
+    let pending = h.store.get_pending(&alice).await.unwrap().unwrap();
+    let added = h
+        .mfa
+        .confirm_phone_enrollment(&alice, pending.method.id, &h.last_code(MOBILE))
+        .await
+        .unwrap();
+    assert_eq!(h.mfa.list_methods(&alice).await.unwrap()[0].id, added.id);
 }
 
 #[tokio::test]
@@ -612,11 +673,17 @@ async fn failed_sends_still_count_toward_the_send_limits() {
     let h = harness();
     let alice = user("alice");
     let mobile = h.enroll_mobile(&alice, MOBILE, None).await; // send 1
-    for _ in 0..4 {
+    // Failures before delivering (sends 2, 3) and after (sends 4, 5).
+    for i in 0..4 {
         h.advance(30);
-        h.phones.fail_next(DeliveryError::Unavailable {
+        let error = DeliveryError::Unavailable {
             reason: "timeout".to_owned(),
-        });
+        };
+        if i < 2 {
+            h.phones.fail_next(error);
+        } else {
+            h.fail_after_delivery(error);
+        }
         assert!(matches!(
             h.mfa.challenge(&alice, Some(mobile), None).await,
             Err(Error::Delivery(_))
@@ -627,5 +694,5 @@ async fn failed_sends_still_count_toward_the_send_limits() {
         h.mfa.challenge(&alice, Some(mobile), None).await,
         Err(Error::ResendLimited)
     ));
-    assert_eq!(h.sent_count(), 1);
+    assert_eq!(h.sent_count(), 3);
 }
