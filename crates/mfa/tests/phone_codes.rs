@@ -305,6 +305,72 @@ async fn the_lifetime_is_configurable_up_to_ten_minutes() {
 }
 
 #[tokio::test]
+async fn a_registration_code_confirms_until_just_before_300_seconds() {
+    let h = loose();
+    let (alice, bob) = (user("alice"), user("bob"));
+    let mut begun = Vec::new();
+    for (who, number) in [(&alice, MOBILE), (&bob, "+14155550101")] {
+        let sent = h
+            .mfa
+            .begin_phone_enrollment(who, PhoneKind::Mobile, number, Channel::Sms, None)
+            .await
+            .unwrap();
+        begun.push((sent.method, h.last_code(number)));
+    }
+    h.advance(299);
+    h.mfa
+        .confirm_phone_enrollment(&alice, begun[0].0, &begun[0].1)
+        .await
+        .unwrap();
+    h.advance(1);
+    assert!(matches!(
+        h.mfa
+            .confirm_phone_enrollment(&bob, begun[1].0, &begun[1].1)
+            .await,
+        Err(Error::Rejected)
+    ));
+    assert!(h.mfa.list_methods(&bob).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn wrong_registration_codes_count_toward_the_lock() {
+    let h = loose();
+    let alice = user("alice");
+    let sent = h
+        .mfa
+        .begin_phone_enrollment(&alice, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+        .await
+        .unwrap();
+    let code = h.last_code(MOBILE);
+    for failures in 1..=5 {
+        assert!(matches!(
+            h.mfa
+                .confirm_phone_enrollment(&alice, sent.method, &wrong(&code))
+                .await,
+            Err(Error::Rejected)
+        ));
+        assert_eq!(h.store_failures(&alice).await, failures);
+    }
+    let until = h.now().saturating_add(Duration::from_secs(30));
+    assert!(
+        h.events
+            .kinds()
+            .contains(&EventKind::LockedOut { until, failures: 5 })
+    );
+    // Locked: even the right code is refused, and stays outstanding.
+    assert!(matches!(
+        h.mfa.confirm_phone_enrollment(&alice, sent.method, &code).await,
+        Err(Error::Locked { until: u }) if u == until
+    ));
+    h.advance(30);
+    h.mfa
+        .confirm_phone_enrollment(&alice, sent.method, &code)
+        .await
+        .unwrap();
+    assert_eq!(h.store_failures(&alice).await, 0);
+}
+
+#[tokio::test]
 async fn a_code_is_accepted_once() {
     let h = loose();
     let alice = user("alice");

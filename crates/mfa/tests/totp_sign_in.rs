@@ -92,27 +92,42 @@ async fn the_confirmation_code_cannot_sign_in_again() {
 }
 
 #[tokio::test]
-async fn an_expired_registration_cannot_be_confirmed() {
+async fn a_registration_can_be_confirmed_until_just_before_900_seconds() {
+    // The pending registration lives `enrollment_ttl` (900 s by default): confirmable while
+    // now < begun + 900 s.
     let h = harness();
-    let alice = user("alice");
-    let enrollment = h
-        .mfa
-        .begin_app_enrollment(&alice, "alice", "Phone", None)
+    let (alice, bob) = (user("alice"), user("bob"));
+    let mut begun = Vec::new();
+    for who in [&alice, &bob] {
+        let enrollment = h
+            .mfa
+            .begin_app_enrollment(who, "someone", "Phone", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            enrollment.expires_at(),
+            h.now().saturating_add(std::time::Duration::from_secs(900))
+        );
+        let totp = mfa_enroll::KeyUri::parse(enrollment.uri().as_str())
+            .unwrap()
+            .to_totp()
+            .unwrap();
+        begun.push((enrollment.method(), totp));
+    }
+    h.advance(899);
+    h.mfa
+        .confirm_app_enrollment(&alice, begun[0].0, &h.code(&begun[0].1))
         .await
         .unwrap();
-    let totp = mfa_enroll::KeyUri::parse(enrollment.uri().as_str())
-        .unwrap()
-        .to_totp()
-        .unwrap();
-    h.advance(901);
-    let code = h.code(&totp);
+    h.advance(1);
     assert!(matches!(
         h.mfa
-            .confirm_app_enrollment(&alice, enrollment.method(), &code)
+            .confirm_app_enrollment(&bob, begun[1].0, &h.code(&begun[1].1))
             .await,
         Err(Error::Rejected)
     ));
-    assert!(h.mfa.list_methods(&alice).await.unwrap().is_empty());
+    assert_eq!(h.mfa.list_methods(&alice).await.unwrap().len(), 1);
+    assert!(h.mfa.list_methods(&bob).await.unwrap().is_empty());
 }
 
 #[tokio::test]
