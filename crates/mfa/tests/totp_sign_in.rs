@@ -1,5 +1,5 @@
 //! Authenticator-app registration and sign-in: replay (also raced), brute-force throttling, step-up.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
