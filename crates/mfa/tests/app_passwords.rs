@@ -467,3 +467,45 @@ async fn a_smaller_cap_is_configurable() {
         Err(Error::LimitReached { max: 2, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_password_change_deletes_them_unless_configured_not_to() {
+    for revokes in [true, false] {
+        let mut config = config();
+        config.password_change_revokes_app_passwords = revokes;
+        let h = harness_with(config, ring());
+        let (alice, bob) = (user("alice"), user("bob"));
+        let (alice_at, bob_at) = (h.registered(&alice).await, h.registered(&bob).await);
+        let mail = h.mfa.create_app_password(&alice, "Mail", alice_at).await.unwrap();
+        h.mfa
+            .create_app_password(&alice, "Calendar", alice_at)
+            .await
+            .unwrap();
+        let bobs = h.mfa.create_app_password(&bob, "Mail", bob_at).await.unwrap();
+
+        h.mfa.password_changed(&alice).await.unwrap();
+        let deleted = if revokes { 2 } else { 0 };
+        assert_eq!(
+            h.events.kinds().last(),
+            Some(&EventKind::PasswordChanged {
+                devices: 0,
+                app_passwords: deleted
+            })
+        );
+        assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 2 - deleted);
+        let result = h
+            .mfa
+            .verify_app_password(&alice, mail.password.expose(), None)
+            .await;
+        if revokes {
+            assert!(matches!(result, Err(Error::Rejected)), "{result:?}");
+        } else {
+            assert_eq!(result.unwrap(), mail.id);
+        }
+        // Another user's are untouched either way.
+        h.mfa
+            .verify_app_password(&bob, bobs.password.expose(), None)
+            .await
+            .unwrap();
+    }
+}
