@@ -669,12 +669,13 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         let now = self.now();
         let (record, methods) = self.user_and_methods(user).await?;
         self.step_up(&record, &methods, SensitiveAction::RemoveMethod, last_mfa_at, now)?;
-        let removed = self
-            .store
-            .remove_method(user, method)
-            .await?
-            .ok_or(Error::NotFound { what: "method" })?;
+        if !methods.iter().any(|m| m.id == method) {
+            return Err(Error::NotFound { what: "method" });
+        }
         let next_default = methods.iter().find(|m| m.id != method).map(|m| m.id);
+        // The change is recorded before the removal: should the removal fail, a retry still finds
+        // the method, whereas the other order could remove it and lose the mark that ends the
+        // devices remembered with it.
         self.store
             .update_user(user, |r| {
                 r.methods_changed_at = Some(now);
@@ -683,6 +684,11 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 }
             })
             .await?;
+        let removed = self
+            .store
+            .remove_method(user, method)
+            .await?
+            .ok_or(Error::NotFound { what: "method" })?;
         self.emit(
             user,
             now,
