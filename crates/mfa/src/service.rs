@@ -624,13 +624,30 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             MethodKind::Phone(_) => (PHONES_PER_KIND, "phones of this kind"),
         };
         let id = method.id;
+        let same_kind = |m: &MethodRecord| m.kind() == kind;
+        if self
+            .store
+            .list_methods(user)
+            .await?
+            .iter()
+            .filter(|m| same_kind(m))
+            .count()
+            >= cap
+        {
+            return Err(Error::LimitReached { what, max: cap });
+        }
+        // As in `remove_method`, the change is recorded before it is made: a store failure between
+        // the two must not leave devices remembered before the new method alive. (The insert below
+        // still enforces the cap atomically; the check above spares the mark when it is plainly hit.)
+        self.store
+            .update_user(user, |r| r.methods_changed_at = Some(now))
+            .await?;
         if !self.store.insert_method_capped(user, method.clone(), cap).await? {
             return Err(Error::LimitReached { what, max: cap });
         }
         let record = self
             .store
             .update_user(user, |r| {
-                r.methods_changed_at = Some(now);
                 r.security_info_confirmed_at = Some(now);
                 if r.default_method.is_none() {
                     r.default_method = Some(id);

@@ -852,3 +852,48 @@ async fn reregistration_fails_at_every_store_call_and_a_retry_completes_it() {
     });
     assert!(calls >= 5, "require_reregistration: {calls} store calls");
 }
+
+/// Adding a second method with each store call failing in turn: whenever the method ends up
+/// registered, a device remembered before it no longer skips the prompt.
+#[tokio::test]
+async fn adding_a_method_fails_at_every_store_call_and_still_counts_as_a_change() {
+    let f = faulty();
+    let calls = kth_call_fails!(f, "confirm_app_enrollment", |k, (who, device, method, code)| prepare {
+        let who = user(&format!("second-{k}"));
+        f.mfa.set_mfa_state(&who, MfaState::Enforced).await.unwrap();
+        let sent = f
+            .mfa
+            .begin_phone_enrollment(&who, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
+            .await
+            .unwrap();
+        let mobile = f
+            .mfa
+            .confirm_phone_enrollment(&who, sent.method, &f.last_code(MOBILE))
+            .await
+            .unwrap()
+            .id;
+        let proof = fresh_proof(&f, &who, mobile).await;
+        let device = f.mfa.remember_device(&proof, "Laptop").await.unwrap();
+        let enrollment = f
+            .mfa
+            .begin_app_enrollment(&who, "who", "Phone", Some(proof.at()))
+            .await
+            .unwrap();
+        let totp = mfa_enroll::KeyUri::parse(enrollment.uri().as_str()).unwrap().to_totp().unwrap();
+        f.advance(1);
+        (who, device, enrollment.method(), f.code(&totp))
+    } run {
+        f.mfa.confirm_app_enrollment(&who, method, &code).await
+    } then {
+        if f.mfa.list_methods(&who).await.unwrap().iter().any(|m| m.id == method) {
+            f.advance(1);
+            let answer = f
+                .mfa
+                .begin_sign_in(&who, Some(device.token.expose()), SignInContext::sign_in(f.now()))
+                .await
+                .unwrap();
+            assert_eq!(answer.device, None, "call {k} failed, yet the device was spared");
+        }
+    });
+    assert!(calls >= 5, "confirm_app_enrollment: {calls} store calls");
+}
