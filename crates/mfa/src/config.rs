@@ -18,7 +18,7 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 /// | setting | default | bounds, source |
 /// |---|---|---|
 /// | `policy` | [`Policy::hosted_suite`] | see mfa-policy |
-/// | `throttle` | 5 free attempts, then 30 s doubling to 1 h | 1 to 100 free attempts (NIST SP 800-63B 5.2.2) |
+/// | `throttle` | the 5th failure in a row locks for 30 s, each further one doubles it, up to 1 h | `free_attempts` 1 to 100: the 100th failure locks at the latest (NIST SP 800-63B 5.2.2) |
 /// | `totp_window` | one step behind and ahead | at most 2 each way (RFC 6238 section 5.2 recommends 1) |
 /// | `phone_code_digits` | 6 | 6 to 8 (NIST SP 800-63B 5.1.3.2: at least 20 bits, which NIST accepts from 6 digits) |
 /// | `phone_code_ttl_secs` | 300 | 60 to 600 |

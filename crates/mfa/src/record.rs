@@ -241,7 +241,7 @@ pub struct DeviceRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleRule {
-    /// Consecutive failures before the first lock, 1 to 100.
+    /// The consecutive failure that starts the first lock (5: four go free, the fifth locks), 1 to 100.
     pub free_attempts: u32,
     /// The first lock.
     #[serde(rename = "base_lock_secs", with = "secs")]
