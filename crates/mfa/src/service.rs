@@ -268,18 +268,20 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// [`delete_all_app_passwords`](Self::delete_all_app_passwords) if they are suspect too.
     pub async fn require_reregistration(&self, user: &UserId) -> Result<(), Error> {
         let now = self.now();
-        self.store.remove_all_methods(user).await?;
-        self.store.replace_recovery_codes(user, Vec::new()).await?;
-        if let Some(pending) = self.store.get_pending(user).await? {
-            self.store.take_pending(user, pending.method.id).await?;
-        }
-        self.store.forget_all_devices(user).await?;
+        // The methods go last: should a store call fail midway, a retry still finds them and clears
+        // everything else again, and recovery codes never outlive a completed re-registration.
         self.store
             .update_user(user, |r| {
                 r.default_method = None;
                 r.methods_changed_at = Some(now);
             })
             .await?;
+        self.store.replace_recovery_codes(user, Vec::new()).await?;
+        if let Some(pending) = self.store.get_pending(user).await? {
+            self.store.take_pending(user, pending.method.id).await?;
+        }
+        self.store.forget_all_devices(user).await?;
+        self.store.remove_all_methods(user).await?;
         self.emit(user, now, EventKind::ReregistrationRequired);
         Ok(())
     }
@@ -331,12 +333,13 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         self.store
             .update_user(user, |r| r.password_changed_at = Some(now))
             .await?;
-        let devices = self.store.forget_all_devices(user).await?;
+        // App passwords first: devices also die by the instant just stored, app passwords only here.
         let app_passwords = if self.config.password_change_revokes_app_passwords {
             self.store.delete_all_app_passwords(user).await?
         } else {
             0
         };
+        let devices = self.store.forget_all_devices(user).await?;
         self.emit(
             user,
             now,
@@ -495,12 +498,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     ) -> Result<MethodSummary, Error> {
         let code = parse_code(code)?;
         let now = self.now();
+        let record = self.store.get_user(user).await?.unwrap_or_default();
+        Self::check_prompts_allowed(&record)?;
         let failures = self.begin_attempt(user, now).await?;
         let pending = self
             .store
             .get_pending(user)
             .await?
-            .filter(|p| p.method.id == method && now < p.expires_at);
+            .filter(|p| p.method.id == method && now < p.expires_at && outlived_nothing(&record, p));
         let step = match &pending {
             Some(PendingEnrollment {
                 method:
@@ -589,6 +594,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     ) -> Result<MethodSummary, Error> {
         let code = parse_code(code)?;
         let now = self.now();
+        let record = self.store.get_user(user).await?.unwrap_or_default();
+        Self::check_prompts_allowed(&record)?;
         let failures = self.begin_attempt(user, now).await?;
         let tag = self.tags.phone_code(user, method, &code.to_string());
         if self
@@ -603,7 +610,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             .store
             .take_pending(user, method)
             .await?
-            .filter(|p| now < p.expires_at)
+            .filter(|p| now < p.expires_at && outlived_nothing(&record, p))
         else {
             return Err(Error::NotFound {
                 what: "pending registration",
@@ -753,12 +760,20 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             new_device: context.new_device && device.is_none(),
             ..context
         };
-        let decision = self.config.policy.decide(&state, &device_state, &context, now);
+        let mut decision = self.config.policy.decide(&state, &device_state, &context, now);
         let mut remembered = None;
         if let Some(d) = device {
             if decision.is_allowed() || only_reconfirmation(&decision) {
-                self.store.touch_device(user, d.id, now).await?;
-                remembered = Some(d.id);
+                if self.store.touch_device(user, d.id, now).await? {
+                    remembered = Some(d.id);
+                } else {
+                    // Forgotten since it was read (a sign-out everywhere racing this sign-in): it
+                    // spares nothing.
+                    decision = self
+                        .config
+                        .policy
+                        .decide(&state, &DeviceState::default(), &context, now);
+                }
             } else if decision.reasons.iter().any(|r| kills_device(*r)) {
                 self.store.forget_device(user, d.id).await?;
                 self.emit(user, now, EventKind::DeviceForgotten { device: d.id });
@@ -1125,6 +1140,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         typed: &str,
         scope: Option<&str>,
     ) -> Result<AppPasswordId, Error> {
+        if !self.config.policy.config().allow_app_passwords {
+            return Err(Error::NotAllowed(Reason::LegacyClientBlocked));
+        }
         let now = self.now();
         let (record, methods) = self.user_and_methods(user).await?;
         let context = SignInContext::legacy_sign_in(now);
@@ -1137,7 +1155,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         if let Some(reason) = decision.reasons.iter().find(|r| r.action() == Action::Deny) {
             return Err(Error::NotAllowed(*reason));
         }
-        let records = self.store.list_app_passwords(user).await?;
+        let mut records = self.store.list_app_passwords(user).await?;
+        if self.config.password_change_revokes_app_passwords
+            && let Some(changed) = record.password_changed_at
+        {
+            // `password_changed` deletes them; should that have failed, they still never verify.
+            records
+                .retain(|r| i64::try_from(r.created_at()).is_ok_and(|created| created >= changed.as_secs()));
+        }
         let secs = unix_secs(now)?;
         let Some(found) = self.app_passwords.verify(typed, &records, secs, scope)? else {
             self.emit(
@@ -1213,6 +1238,21 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         self.emit(user, now, EventKind::DeviceForgotten { device });
         Ok(())
     }
+}
+
+/// Whether a pending registration began after every event that revokes what came before it (a
+/// password change, a sign-out everywhere, an administrator's revocation): one begun by whoever held
+/// the old password or session must not be confirmed afterwards. The same second counts as before.
+fn outlived_nothing(record: &UserRecord, pending: &PendingEnrollment) -> bool {
+    let began = pending.method.created_at;
+    [
+        record.password_changed_at,
+        record.sessions_valid_from,
+        record.mfa_sessions_revoked_at,
+    ]
+    .into_iter()
+    .flatten()
+    .all(|revoked| revoked < began)
 }
 
 /// Reasons that end a remembered device for good.
