@@ -390,19 +390,14 @@ async fn race_creates<S: Store + Clone + 'static>(h: Harness<S>) {
             .await
             .unwrap();
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(8));
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let (mfa, alice, barrier) = (h.mfa.clone(), alice.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.create_app_password(&alice, &format!("Racer {i}"), at).await
-            })
-        })
-        .collect();
+    let results = race(8, |i| {
+        let (mfa, alice) = (h.mfa.clone(), alice.clone());
+        async move { mfa.create_app_password(&alice, &format!("Racer {i}"), at).await }
+    })
+    .await;
     let (mut created, mut refused) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Ok(_) => created += 1,
             Err(Error::LimitReached { max: 40, .. }) => refused += 1,
             Err(other) => panic!("unexpected {other:?}"),

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -397,19 +396,14 @@ async fn race_one_code<S: Store + 'static>(h: Harness<S>) {
     let mobile = h.enroll_mobile(&alice, MOBILE, None).await;
     h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
     let code = h.last_code(MOBILE);
-    let barrier = Arc::new(tokio::sync::Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let (mfa, alice, code, barrier) = (h.mfa.clone(), alice.clone(), code.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.verify(&alice, mobile, &code).await
-            })
-        })
-        .collect();
+    let results = race(16, |_| {
+        let (mfa, alice, code) = (h.mfa.clone(), alice.clone(), code.clone());
+        async move { mfa.verify(&alice, mobile, &code).await }
+    })
+    .await;
     let mut accepted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Ok(_) => accepted += 1,
             Err(Error::Rejected | Error::Locked { .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use common::*;
 use mfa::{Error, EventKind, Factor, Reason, RecoveryCodes, Store, UserId};
@@ -162,19 +161,14 @@ async fn race_one_code<S: Store + 'static>(h: Harness<S>) {
     let alice = user("alice");
     let codes = codes_for(&h, &alice).await;
     let code = codes.codes().next().unwrap().to_owned();
-    let barrier = Arc::new(tokio::sync::Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let (mfa, alice, code, barrier) = (h.mfa.clone(), alice.clone(), code.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.redeem_recovery_code(&alice, &code).await
-            })
-        })
-        .collect();
+    let results = race(16, |_| {
+        let (mfa, alice, code) = (h.mfa.clone(), alice.clone(), code.clone());
+        async move { mfa.redeem_recovery_code(&alice, &code).await }
+    })
+    .await;
     let mut accepted = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Ok(proof) => accepted.push(proof.recovery_codes_left()),
             Err(Error::Rejected | Error::Locked { .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),
@@ -203,21 +197,15 @@ async fn sixteen_racing_redemptions_of_one_code_succeed_once_when_every_store_ca
 async fn race_every_code<S: Store + 'static>(h: Harness<S>) {
     let alice = user("alice");
     let codes = codes_for(&h, &alice).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(10));
-    let tasks: Vec<_> = codes
-        .codes()
-        .map(|code| {
-            let (mfa, alice, code, barrier) =
-                (h.mfa.clone(), alice.clone(), code.to_owned(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.redeem_recovery_code(&alice, &code).await
-            })
-        })
-        .collect();
+    let codes: Vec<String> = codes.codes().map(str::to_owned).collect();
+    let results = race(codes.len(), |i| {
+        let (mfa, alice, code) = (h.mfa.clone(), alice.clone(), codes[i].clone());
+        async move { mfa.redeem_recovery_code(&alice, &code).await }
+    })
+    .await;
     let mut left = Vec::new();
-    for task in tasks {
-        left.push(task.await.unwrap().unwrap().recovery_codes_left().unwrap());
+    for result in results {
+        left.push(result.unwrap().recovery_codes_left().unwrap());
     }
     left.sort_unstable();
     assert_eq!(left, (0..10).collect::<Vec<usize>>());

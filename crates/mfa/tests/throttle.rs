@@ -261,19 +261,14 @@ async fn app_passwords_are_outside_the_count() {
 async fn race_guesses<S: Store + 'static>(h: Harness<S>) {
     let a = Arc::new(alice(&h).await);
     let h = Arc::new(h);
-    let barrier = Arc::new(tokio::sync::Barrier::new(30));
-    let tasks: Vec<_> = (0..30)
-        .map(|i| {
-            let (h, a, barrier) = (h.clone(), a.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                guess_wrong(&h, &a, i).await
-            })
-        })
-        .collect();
+    let results = race(30, |i| {
+        let (h, a) = (h.clone(), a.clone());
+        async move { guess_wrong(&h, &a, i).await }
+    })
+    .await;
     let (mut rejected, mut locked) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Err(Error::Rejected) => rejected += 1,
             Err(Error::Locked { .. }) => locked += 1,
             other => panic!("unexpected {other:?}"),

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use mfa::{
     Action, Challenge, Error, EventKind, Factor, MfaState, Reason, Recommendation, SensitiveAction,
@@ -165,19 +163,14 @@ async fn race_one_code<S: Store + 'static>(h: Harness<S>) {
     let (app, totp) = h.enroll_app(&alice, None).await;
     h.advance(30);
     let code = h.code(&totp);
-    let barrier = Arc::new(tokio::sync::Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let (mfa, alice, code, barrier) = (h.mfa.clone(), alice.clone(), code.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.verify(&alice, app, &code).await
-            })
-        })
-        .collect();
+    let results = race(16, |_| {
+        let (mfa, alice, code) = (h.mfa.clone(), alice.clone(), code.clone());
+        async move { mfa.verify(&alice, app, &code).await }
+    })
+    .await;
     let mut accepted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Ok(_) => accepted += 1,
             Err(Error::Rejected | Error::Locked { .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),
@@ -291,19 +284,14 @@ async fn race_wrong_guesses<S: Store + 'static>(h: Harness<S>) {
     let alice = user("alice");
     let (app, totp) = h.enroll_app(&alice, None).await;
     let bad = h.wrong_code(&totp);
-    let barrier = Arc::new(tokio::sync::Barrier::new(32));
-    let tasks: Vec<_> = (0..32)
-        .map(|_| {
-            let (mfa, alice, bad, barrier) = (h.mfa.clone(), alice.clone(), bad.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                mfa.verify(&alice, app, &bad).await
-            })
-        })
-        .collect();
+    let results = race(32, |_| {
+        let (mfa, alice, bad) = (h.mfa.clone(), alice.clone(), bad.clone());
+        async move { mfa.verify(&alice, app, &bad).await }
+    })
+    .await;
     let (mut rejected, mut locked) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Err(Error::Rejected) => rejected += 1,
             Err(Error::Locked { .. }) => locked += 1,
             other => panic!("unexpected {other:?}"),

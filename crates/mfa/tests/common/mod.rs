@@ -94,6 +94,31 @@ pub fn build_on<S: Store + Clone>(
     }
 }
 
+/// Runs `n` tasks that start together behind a barrier, the `i`-th running `task(i)`; returns their
+/// outputs in task order.
+pub async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (barrier, work) = (barrier.clone(), task(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                work.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(n);
+    for task in tasks {
+        outputs.push(task.await.unwrap());
+    }
+    outputs
+}
+
 pub fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
 }
