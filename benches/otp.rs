@@ -6,10 +6,11 @@
 #![allow(clippy::expect_used, clippy::panic)] // A benchmark with a broken setup should stop loudly.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group};
 use mfa_otp::{Code, Secret, Totp, TotpParams, Window};
+
+mod support;
 
 const KEY: &[u8; 20] = b"12345678901234567890";
 const TIME: u64 = 1_700_000_000;
@@ -88,20 +89,6 @@ fn wrong_code(good: &str) -> String {
         .collect()
 }
 
-/// Median in nanoseconds of a benchmark of this run, from criterion's own estimates.
-fn median_ns(name: &str) -> Option<f64> {
-    let base = std::env::var_os("CRITERION_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target =
-                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-            target.join("criterion")
-        });
-    let path = base.join(GROUP).join(name).join("new").join("estimates.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     let names = [
         "sha1_compress",
@@ -113,7 +100,7 @@ fn report() {
         "totp_lite_generate",
         "totp_lite_check_window1",
     ];
-    let medians: Vec<Option<f64>> = names.iter().map(|n| median_ns(n)).collect();
+    let medians: Vec<Option<f64>> = names.iter().map(|n| support::median_ns(GROUP, n)).collect();
     let get = |n: &str| names.iter().position(|x| *x == n).and_then(|i| medians[i]);
     println!("\nmedians (ns):");
     for (name, m) in names.iter().zip(&medians) {

@@ -18,7 +18,6 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
@@ -30,6 +29,8 @@ use mfa::{
 };
 use mfa_enroll::KeyUri;
 use mfa_otp::{Code, Totp, TotpParams, Window};
+
+mod support;
 
 const GROUP: &str = "sign_in";
 const START: i64 = 1_700_000_000;
@@ -274,20 +275,6 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median in nanoseconds of a benchmark of this run, from criterion's own estimates.
-fn median_ns(name: &str) -> Option<f64> {
-    let base = std::env::var_os("CRITERION_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target =
-                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-            target.join("criterion")
-        });
-    let path = base.join(GROUP).join(name).join("new").join("estimates.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     let names = [
         "sign_in_verify",
@@ -297,12 +284,12 @@ fn report() {
     ];
     println!("\nmedians (ns per verification):");
     for name in names {
-        match median_ns(name) {
+        match support::median_ns(GROUP, name) {
             Some(m) => println!("  {name:<32} {m:>10.1}"),
             None => println!("  {name:<32} {:>10}", "n/a"),
         }
     }
-    let facade = median_ns("sign_in_verify");
+    let facade = support::median_ns(GROUP, "sign_in_verify");
     match facade {
         Some(m) => println!(
             "facade median {:.2} µs (target <= 3 µs): {}",
@@ -311,7 +298,7 @@ fn report() {
         ),
         None => println!("facade median n/a"),
     }
-    match median_ns("sign_in_verify_8_tasks") {
+    match support::median_ns(GROUP, "sign_in_verify_8_tasks") {
         Some(m) if m > 0.0 => println!(
             "throughput, {TASKS} tasks on {} worker threads: {:.0} verifications/s",
             std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -320,7 +307,7 @@ fn report() {
         _ => println!("throughput n/a"),
     }
     for bare in ["mfa_otp_key_and_verify_after", "mfa_otp_verify_after"] {
-        match (facade, median_ns(bare)) {
+        match (facade, support::median_ns(GROUP, bare)) {
             (Some(f), Some(b)) if b > 0.0 => println!("  sign_in_verify / {bare:<30} {:>6.1}", f / b),
             _ => println!("  sign_in_verify / {bare:<30} {:>6}", "n/a"),
         }
