@@ -21,32 +21,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
-use mfa::{
-    Clock, Config, KeyId, KeyRing, MethodId, Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId,
-};
+use mfa::{Config, KeyId, KeyRing, MethodId, Mfa, RecordingPhoneDelivery, Store, TagSecret, UserId};
 use mfa_enroll::KeyUri;
 use mfa_otp::Totp;
 use mfa_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use mfa_sqlx::{PgStore, SqliteStore};
 
+#[path = "support/task_clock.rs"]
+mod task_clock;
+
+use task_clock::{TASK_NOW, TaskClock};
+
 const START: i64 = 1_700_000_000;
 /// Two periods per call: see benches/sign_in.rs (a code equal to the next step's stays fresh).
 const STRIDE: i64 = 60;
 const TASK_COUNTS: [usize; 2] = [1, 16];
-
-tokio::task_local! {
-    static NOW: Cell<i64>;
-}
-
-/// The calling task's own time line.
-#[derive(Debug)]
-struct TaskClock;
-
-impl Clock for TaskClock {
-    fn now(&self) -> UnixTime {
-        UnixTime::from_secs(NOW.try_with(Cell::get).unwrap_or(START))
-    }
-}
 
 /// One user with a registered authenticator app, and where its time line stands.
 struct Signer {
@@ -69,33 +58,34 @@ fn service<S: Store>(store: S) -> Arc<Mfa<S, RecordingPhoneDelivery>> {
             RecordingPhoneDelivery::new(),
         )
         .expect("service")
-        .with_clock(Arc::new(TaskClock)),
+        .with_clock(Arc::new(TaskClock { outside: START })),
     )
 }
 
 async fn enroll<S: Store>(mfa: &Mfa<S, RecordingPhoneDelivery>, name: &str) -> Signer {
     let user = UserId::new(&format!("{name}-{}", MethodId::generate().expect("id"))).expect("user");
-    NOW.scope(Cell::new(START), async {
-        let enrollment = mfa
-            .begin_app_enrollment(&user, "bench@example.com", "phone", None)
-            .await
-            .expect("begin");
-        let totp = KeyUri::parse(enrollment.uri().as_str())
-            .expect("uri")
-            .to_totp()
-            .expect("totp");
-        let code = totp.generate(START.unsigned_abs()).expect("code").to_string();
-        mfa.confirm_app_enrollment(&user, enrollment.method(), &code)
-            .await
-            .expect("confirm");
-        Signer {
-            user,
-            method: enrollment.method(),
-            totp,
-            now: START,
-        }
-    })
-    .await
+    TASK_NOW
+        .scope(Cell::new(START), async {
+            let enrollment = mfa
+                .begin_app_enrollment(&user, "bench@example.com", "phone", None)
+                .await
+                .expect("begin");
+            let totp = KeyUri::parse(enrollment.uri().as_str())
+                .expect("uri")
+                .to_totp()
+                .expect("totp");
+            let code = totp.generate(START.unsigned_abs()).expect("code").to_string();
+            mfa.confirm_app_enrollment(&user, enrollment.method(), &code)
+                .await
+                .expect("confirm");
+            Signer {
+                user,
+                method: enrollment.method(),
+                totp,
+                now: START,
+            }
+        })
+        .await
 }
 
 /// `count` verifications by one signer, each at the next step of its time line.
@@ -107,12 +97,13 @@ async fn sign_in<S: Store>(mfa: &Mfa<S, RecordingPhoneDelivery>, signer: &mut Si
             .generate(signer.now.unsigned_abs())
             .expect("code")
             .to_string();
-        NOW.scope(
-            Cell::new(signer.now),
-            mfa.verify(&signer.user, signer.method, &code),
-        )
-        .await
-        .expect("a fresh code was refused");
+        TASK_NOW
+            .scope(
+                Cell::new(signer.now),
+                mfa.verify(&signer.user, signer.method, &code),
+            )
+            .await
+            .expect("a fresh code was refused");
     }
 }
 
