@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mfa_app_password::{AppPasswordId, AppPasswordRecord, AppPasswords, IssueOptions};
+use mfa_app_password::{AppPasswordId, AppPasswordName, AppPasswordRecord, AppPasswords, IssueOptions};
 use mfa_enroll::Enrollment;
 use mfa_otp::{Code, Secret, SecretRule, Totp};
 use mfa_policy::{
@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// The longest name of a method or device, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_NAME_CHARS: usize = mfa_app_password::MAX_NAME_CHARS;
 
 /// Phones of each kind a user may register.
 const PHONES_PER_KIND: usize = 1;
@@ -1295,38 +1295,15 @@ fn kind_name(kind: PhoneKind) -> &'static str {
     }
 }
 
+/// A method or device name, trimmed: the rules of app-password names (non-empty, at most
+/// [`MAX_NAME_CHARS`], no control, invisible or text-direction characters), kept in one place.
 fn checked_name(name: &str) -> Result<String, Error> {
     let trimmed = name.trim();
-    if trimmed.is_empty() {
-        return Err(Error::InvalidName { reason: "empty" });
+    match AppPasswordName::new(trimmed) {
+        Ok(_) => Ok(trimmed.to_owned()),
+        Err(mfa_app_password::Error::InvalidName { reason }) => Err(Error::InvalidName { reason }),
+        Err(_) => Err(Error::InvalidName { reason: "not a name" }),
     }
-    if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::InvalidName {
-            reason: "longer than 100 characters",
-        });
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(Error::InvalidName {
-            reason: "contains control characters",
-        });
-    }
-    if trimmed.chars().any(is_invisible_format) {
-        return Err(Error::InvalidName {
-            reason: "contains invisible or text-direction characters",
-        });
-    }
-    Ok(trimmed.to_owned())
-}
-
-/// Zero-width and text-direction characters (Unicode general category Cf, the ones that matter for
-/// display): a method or device name holding them could show as another name in a list (Unicode
-/// TR #36, section 2). The same set as mfa-app-password's app-password names.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
-    )
 }
 
 fn parse_code(code: &str) -> Result<Code, Error> {
