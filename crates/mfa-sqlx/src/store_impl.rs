@@ -41,6 +41,176 @@ macro_rules! impl_store {
                 };
                 Ok((tx, row))
             }
+
+            /// Reads what an attempt's target names, in the attempt's transaction.
+            async fn load(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+                target: mfa::AttemptTarget<'_>,
+            ) -> Result<$crate::store_impl::Load, mfa::StoreError> {
+                use $crate::rows::db;
+                use sqlx::Row as _;
+                let is_phone = |method: &mfa::MethodRecord| matches!(method.credential, mfa::Credential::Phone { .. });
+                Ok(match target {
+                    mfa::AttemptTarget::Method(id) => {
+                        let method = sqlx::query(
+                            "SELECT record, last_accepted_step FROM mfa_methods WHERE user_id = $1 AND method_id = $2",
+                        )
+                        .bind(user.as_str())
+                        .bind(&id.as_bytes()[..])
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .as_ref()
+                        .map($crate::store_impl::method_from_row)
+                        .transpose()?;
+                        let challenge = match &method {
+                            Some(m) if is_phone(m) => Self::load_challenge(tx, user).await?,
+                            _ => None,
+                        };
+                        $crate::store_impl::Load::Method { method, challenge }
+                    }
+                    mfa::AttemptTarget::Pending(id) => {
+                        let row = sqlx::query("SELECT record FROM mfa_pending WHERE user_id = $1 AND method_id = $2")
+                            .bind(user.as_str())
+                            .bind(&id.as_bytes()[..])
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err(db)?;
+                        let pending: Option<mfa::PendingEnrollment> = match row {
+                            Some(row) => {
+                                let text: String = row.try_get(0).map_err(db)?;
+                                Some($crate::rows::from_json(&text, "pending enrollment")?)
+                            }
+                            None => None,
+                        };
+                        let challenge = match &pending {
+                            Some(p) if is_phone(&p.method) => Self::load_challenge(tx, user).await?,
+                            _ => None,
+                        };
+                        $crate::store_impl::Load::Pending { pending, challenge }
+                    }
+                    mfa::AttemptTarget::RecoveryCode(tag) => {
+                        let row = sqlx::query(
+                            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN tag = $2 THEN 1 ELSE 0 END), 0) \
+                             FROM mfa_recovery_codes WHERE user_id = $1",
+                        )
+                        .bind(user.as_str())
+                        .bind(&tag.as_bytes()[..])
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        let left: i64 = row.try_get(0).map_err(db)?;
+                        let found: i64 = row.try_get(1).map_err(db)?;
+                        $crate::store_impl::Load::RecoveryCode {
+                            found: found > 0,
+                            left: $crate::rows::count_value(left)?,
+                        }
+                    }
+                })
+            }
+
+            async fn load_challenge(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+            ) -> Result<Option<mfa::PhoneChallenge>, mfa::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT record FROM mfa_phone_challenges WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                $crate::rows::from_json(&text, "phone challenge").map(Some)
+            }
+
+            /// Writes what an accepted attempt used up; `false` if it was not there to consume.
+            async fn consume(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+                target: mfa::AttemptTarget<'_>,
+                loaded: &$crate::store_impl::Load,
+                consume: mfa::Consume,
+            ) -> Result<bool, mfa::StoreError> {
+                use $crate::rows::db;
+                use $crate::store_impl::Load;
+                let done = match (target, loaded, consume) {
+                    (
+                        mfa::AttemptTarget::Method(id),
+                        Load::Method { method: Some(method), .. },
+                        mfa::Consume::TotpStep { step, resealed },
+                    ) => {
+                        let record = match resealed {
+                            Some(secret) => {
+                                let mut record = method.clone();
+                                match &mut record.credential {
+                                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                                    mfa::Credential::Phone { .. } => return Ok(false),
+                                }
+                                Some($crate::rows::to_json(&record)?)
+                            }
+                            None => None,
+                        };
+                        // The conditional UPDATE is the compare-and-set (under the user's lock it
+                        // cannot lose, but it costs nothing to keep).
+                        sqlx::query(
+                            "UPDATE mfa_methods SET last_accepted_step = $3, record = COALESCE($5, record) \
+                             WHERE user_id = $1 AND method_id = $2 AND kind = $4 \
+                             AND (last_accepted_step IS NULL OR last_accepted_step < $3)",
+                        )
+                        .bind(user.as_str())
+                        .bind(&id.as_bytes()[..])
+                        .bind($crate::rows::step_column(step)?)
+                        .bind($crate::rows::KIND_APP)
+                        .bind(record)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                    }
+                    (mfa::AttemptTarget::Method(_), Load::Method { challenge: Some(_), .. }, mfa::Consume::PhoneCode) => {
+                        sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected()
+                    }
+                    (mfa::AttemptTarget::Pending(id), Load::Pending { pending: Some(_), challenge }, mfa::Consume::Pending) => {
+                        if challenge.is_some() {
+                            sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1")
+                                .bind(user.as_str())
+                                .execute(&mut **tx)
+                                .await
+                                .map_err(db)?;
+                        }
+                        sqlx::query("DELETE FROM mfa_pending WHERE user_id = $1 AND method_id = $2")
+                            .bind(user.as_str())
+                            .bind(&id.as_bytes()[..])
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected()
+                    }
+                    (
+                        mfa::AttemptTarget::RecoveryCode(tag),
+                        Load::RecoveryCode { found: true, .. },
+                        mfa::Consume::RecoveryCode,
+                    ) => sqlx::query(
+                        "DELETE FROM mfa_recovery_codes WHERE seq IN \
+                         (SELECT seq FROM mfa_recovery_codes WHERE user_id = $1 AND tag = $2 ORDER BY seq LIMIT 1)",
+                    )
+                    .bind(user.as_str())
+                    .bind(&tag.as_bytes()[..])
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected(),
+                    _ => 0,
+                };
+                Ok(done > 0)
+            }
         }
 
         impl mfa::Store for $store {
@@ -195,41 +365,6 @@ macro_rules! impl_store {
                 $crate::rows::affected(done.rows_affected())
             }
 
-            async fn accept_totp_step(
-                &self,
-                user: &mfa::UserId,
-                method: mfa::MethodId,
-                step: u64,
-            ) -> Result<bool, mfa::StoreError> {
-                let step = $crate::rows::step_column(step)?;
-                // The conditional UPDATE is the compare-and-set. The user's row is locked first, as
-                // in every other transaction that touches both tables, so no two can deadlock.
-                let (mut tx, _) = self.lock_user(user).await?;
-                let done = sqlx::query(
-                    "UPDATE mfa_methods SET last_accepted_step = $3 \
-                     WHERE user_id = $1 AND method_id = $2 AND kind = $4 \
-                     AND (last_accepted_step IS NULL OR last_accepted_step < $3)",
-                )
-                .bind(user.as_str())
-                .bind(&method.as_bytes()[..])
-                .bind(step)
-                .bind($crate::rows::KIND_APP)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::rows::db)?;
-                if done.rows_affected() == 0 {
-                    tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(false);
-                }
-                sqlx::query($crate::store_impl::RESET_FAILURES)
-                    .bind(user.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                tx.commit().await.map_err($crate::rows::db)?;
-                Ok(true)
-            }
-
             async fn update_app_secret(
                 &self,
                 user: &mfa::UserId,
@@ -327,18 +462,54 @@ macro_rules! impl_store {
                 $crate::rows::from_json(&text, "pending enrollment").map(Some)
             }
 
-            async fn begin_attempt(
+            async fn attempt<F, T>(
                 &self,
                 user: &mfa::UserId,
+                target: mfa::AttemptTarget<'_>,
                 now: mfa::UnixTime,
                 rule: &mfa::ThrottleRule,
-            ) -> Result<mfa::Attempt, mfa::StoreError> {
+                check: F,
+            ) -> Result<mfa::Attempt<T>, mfa::StoreError>
+            where
+                F: FnOnce(mfa::Loaded<'_>) -> (mfa::Verdict, T) + Send,
+                T: Send,
+            {
+                use $crate::rows::db;
                 let (mut tx, row) = self.lock_user(user).await?;
                 if let Some(until) = row.locked_until.filter(|until| *until > now.as_secs()) {
-                    tx.rollback().await.map_err($crate::rows::db)?;
+                    tx.rollback().await.map_err(db)?;
                     return Ok(mfa::Attempt::Locked {
                         until: $crate::rows::time(until),
                     });
+                }
+                let record = match &row.record {
+                    Some(text) => $crate::rows::from_json(text, "user record")?,
+                    None => mfa::UserRecord::default(),
+                };
+                let loaded = Self::load(&mut tx, user, target).await?;
+                let (verdict, value) = check(mfa::Loaded {
+                    user: &record,
+                    credential: loaded.as_loaded(),
+                });
+                let consumed = match verdict {
+                    mfa::Verdict::Abort => {
+                        tx.rollback().await.map_err(db)?;
+                        return Ok(mfa::Attempt::Aborted(value));
+                    }
+                    mfa::Verdict::Reject => false,
+                    mfa::Verdict::Accept(consume) => Self::consume(&mut tx, user, target, &loaded, consume).await?,
+                };
+                if consumed {
+                    // A user with no failures and no lock has nothing to reset: one write fewer.
+                    if row.failures != 0 || row.locked_until.is_some() {
+                        sqlx::query($crate::store_impl::RESET_FAILURES)
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    tx.commit().await.map_err(db)?;
+                    return Ok(mfa::Attempt::Accepted(value));
                 }
                 let failures = $crate::rows::failures_value(row.failures)?.saturating_add(1);
                 let locked_until = match rule.lock_for(failures) {
@@ -351,19 +522,9 @@ macro_rules! impl_store {
                     .bind(locked_until)
                     .execute(&mut *tx)
                     .await
-                    .map_err($crate::rows::db)?;
-                tx.commit().await.map_err($crate::rows::db)?;
-                Ok(mfa::Attempt::Counted { failures })
-            }
-
-            async fn reset_failures(&self, user: &mfa::UserId) -> Result<(), mfa::StoreError> {
-                let _turn = self.write_turn().await;
-                sqlx::query($crate::store_impl::RESET_FAILURES)
-                    .bind(user.as_str())
-                    .execute(&self.pool)
-                    .await
-                    .map_err($crate::rows::db)?;
-                Ok(())
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(mfa::Attempt::Rejected { value, failures })
             }
 
             async fn throttle_state(&self, user: &mfa::UserId) -> Result<mfa::ThrottleState, mfa::StoreError> {
@@ -403,50 +564,6 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::rows::db)?;
                 tx.commit().await.map_err($crate::rows::db)
-            }
-
-            async fn consume_phone_challenge(
-                &self,
-                user: &mfa::UserId,
-                tag: &mfa::Tag,
-                now: mfa::UnixTime,
-            ) -> Result<Option<mfa::PhoneChallenge>, mfa::StoreError> {
-                use sqlx::Row as _;
-                let (mut tx, _) = self.lock_user(user).await?;
-                let row = sqlx::query(
-                    "SELECT tag, expires_at, record FROM mfa_phone_challenges WHERE user_id = $1",
-                )
-                .bind(user.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::rows::db)?;
-                let Some(row) = row else {
-                    tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(None);
-                };
-                let stored: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
-                let expires_at: i64 = row.try_get(1).map_err($crate::rows::db)?;
-                let delete = sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1").bind(user.as_str());
-                if now.as_secs() >= expires_at {
-                    delete.execute(&mut *tx).await.map_err($crate::rows::db)?;
-                    tx.commit().await.map_err($crate::rows::db)?;
-                    return Ok(None);
-                }
-                // Tag's equality is constant time.
-                if $crate::rows::tag(&stored, "phone challenge tag")? != *tag {
-                    tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(None);
-                }
-                let text: String = row.try_get(2).map_err($crate::rows::db)?;
-                let challenge: mfa::PhoneChallenge = $crate::rows::from_json(&text, "phone challenge")?;
-                delete.execute(&mut *tx).await.map_err($crate::rows::db)?;
-                sqlx::query($crate::store_impl::RESET_FAILURES)
-                    .bind(user.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                tx.commit().await.map_err($crate::rows::db)?;
-                Ok(Some(challenge))
             }
 
             async fn record_phone_send(
@@ -528,46 +645,6 @@ macro_rules! impl_store {
                         .map_err($crate::rows::db)?;
                 }
                 tx.commit().await.map_err($crate::rows::db)
-            }
-
-            async fn consume_recovery_code(
-                &self,
-                user: &mfa::UserId,
-                tag: &mfa::Tag,
-            ) -> Result<Option<usize>, mfa::StoreError> {
-                use sqlx::Row as _;
-                let (mut tx, _) = self.lock_user(user).await?;
-                let found = sqlx::query(
-                    "SELECT seq FROM mfa_recovery_codes WHERE user_id = $1 AND tag = $2 ORDER BY seq LIMIT 1",
-                )
-                .bind(user.as_str())
-                .bind(&tag.as_bytes()[..])
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::rows::db)?;
-                let Some(found) = found else {
-                    tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(None);
-                };
-                let seq: i64 = found.try_get(0).map_err($crate::rows::db)?;
-                sqlx::query("DELETE FROM mfa_recovery_codes WHERE seq = $1")
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                sqlx::query($crate::store_impl::RESET_FAILURES)
-                    .bind(user.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                let left = sqlx::query("SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                let left: i64 = left.try_get(0).map_err($crate::rows::db)?;
-                tx.commit().await.map_err($crate::rows::db)?;
-                $crate::rows::count_value(left).map(Some)
             }
 
             async fn recovery_codes_left(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
@@ -772,6 +849,42 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+/// What an attempt loaded, owned; lent to the check as [`mfa::LoadedCredential`].
+#[derive(Debug)]
+pub(crate) enum Load {
+    Method {
+        method: Option<mfa::MethodRecord>,
+        challenge: Option<mfa::PhoneChallenge>,
+    },
+    Pending {
+        pending: Option<mfa::PendingEnrollment>,
+        challenge: Option<mfa::PhoneChallenge>,
+    },
+    RecoveryCode {
+        found: bool,
+        left: usize,
+    },
+}
+
+impl Load {
+    pub(crate) fn as_loaded(&self) -> mfa::LoadedCredential<'_> {
+        match self {
+            Load::Method { method, challenge } => mfa::LoadedCredential::Method {
+                method: method.as_ref(),
+                challenge: challenge.as_ref(),
+            },
+            Load::Pending { pending, challenge } => mfa::LoadedCredential::Pending {
+                pending: pending.as_ref(),
+                challenge: challenge.as_ref(),
+            },
+            Load::RecoveryCode { found, left } => mfa::LoadedCredential::RecoveryCode {
+                found: *found,
+                left: *left,
+            },
+        }
+    }
+}
 
 /// A method from `record, last_accepted_step`: the column's step replaces the JSON's.
 pub(crate) fn method_from_row<R>(row: &R) -> Result<mfa::MethodRecord, mfa::StoreError>

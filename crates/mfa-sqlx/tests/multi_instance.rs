@@ -174,7 +174,7 @@ async fn two_processes_child() {
             let user = UserId::new(CHILD_STEP_USER).unwrap();
             let mut won = Vec::new();
             for step in 1..=STEPS {
-                if store.accept_totp_step(&user, method, step).await.unwrap() {
+                if common::accept_step(&*store, &user, method, step).await.unwrap() {
                     won.push(step);
                 }
                 // A pause lets the other process take the write lock: the processes interleave.
@@ -190,9 +190,12 @@ async fn two_processes_child() {
             let now = UnixTime::from_secs(common::T0);
             let mut counts = Vec::new();
             for _ in 0..ATTEMPTS {
-                match store.begin_attempt(&user, now, &child_rule()).await.unwrap() {
-                    Attempt::Counted { failures } => counts.push(failures),
-                    Attempt::Locked { .. } => panic!("locked below the threshold"),
+                match common::count_failure(&*store, &user, now, &child_rule())
+                    .await
+                    .unwrap()
+                {
+                    Attempt::Rejected { failures, .. } => counts.push(failures),
+                    other => panic!("below the threshold: {other:?}"),
                 }
                 tokio::time::sleep(PAUSE).await;
             }

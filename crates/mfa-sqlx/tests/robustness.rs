@@ -42,11 +42,14 @@ async fn damaged_rows_are_corrupt_errors() {
     ));
 
     let user = common::user("damaged_counter");
-    store.reset_failures(&user).await.unwrap();
-    store
-        .begin_attempt(&user, UnixTime::from_secs(common::T0), &ThrottleRule::default())
-        .await
-        .unwrap();
+    common::count_failure(
+        &store,
+        &user,
+        UnixTime::from_secs(common::T0),
+        &ThrottleRule::default(),
+    )
+    .await
+    .unwrap();
     damaged(
         &store,
         "UPDATE mfa_users SET failures = -3 WHERE user_id = $1",
@@ -58,9 +61,13 @@ async fn damaged_rows_are_corrupt_errors() {
         Err(StoreError::Corrupt(_))
     ));
     assert!(matches!(
-        store
-            .begin_attempt(&user, UnixTime::from_secs(common::T0), &ThrottleRule::default())
-            .await,
+        common::count_failure(
+            &store,
+            &user,
+            UnixTime::from_secs(common::T0),
+            &ThrottleRule::default()
+        )
+        .await,
         Err(StoreError::Corrupt(_))
     ));
     damaged(
@@ -131,8 +138,19 @@ async fn damaged_rows_are_corrupt_errors() {
     ));
 
     let user = common::user("damaged_challenge");
+    let phone = mfa::MethodRecord {
+        id: mfa::MethodId::generate().unwrap(),
+        name: "Mobile".to_owned(),
+        created_at: UnixTime::from_secs(common::T0),
+        credential: mfa::Credential::Phone {
+            kind: mfa::PhoneKind::Mobile,
+            number: "+14155550100".parse().unwrap(),
+        },
+    };
+    let id = phone.id;
+    assert!(store.insert_method_capped(&user, phone, 1).await.unwrap());
     let challenge = mfa::PhoneChallenge {
-        method: mfa::MethodId::generate().unwrap(),
+        method: id,
         channel: mfa::Channel::Sms,
         tag: Tag::from_bytes([9; 32]),
         created_at: UnixTime::from_secs(common::T0),
@@ -141,16 +159,20 @@ async fn damaged_rows_are_corrupt_errors() {
     store.put_phone_challenge(&user, challenge).await.unwrap();
     damaged(
         &store,
-        "UPDATE mfa_phone_challenges SET tag = x'00' WHERE user_id = $1",
+        "UPDATE mfa_phone_challenges SET record = '{\"method\": 7' WHERE user_id = $1",
         &user,
     )
     .await;
-    assert!(matches!(
-        store
-            .consume_phone_challenge(&user, &Tag::from_bytes([9; 32]), UnixTime::from_secs(common::T0))
-            .await,
-        Err(StoreError::Corrupt(_))
-    ));
+    let attempt = store
+        .attempt(
+            &user,
+            mfa::AttemptTarget::Method(id),
+            UnixTime::from_secs(common::T0),
+            &ThrottleRule::default(),
+            |_| (mfa::Verdict::Reject, ()),
+        )
+        .await;
+    assert!(matches!(attempt, Err(StoreError::Corrupt(_))), "{attempt:?}");
 
     // After all that, the store still works (no transaction was left open on its one connection).
     let user = common::user("after_damage");
@@ -213,8 +235,8 @@ async fn cancelled_operations_leave_no_transaction_open<S: Store>(store: S) {
         } else {
             Duration::from_micros(20 * (round as u64 % 30).pow(2))
         };
-        match poll_then_drop(store.begin_attempt(&user, now, &rule), budget).await {
-            Some(Ok(Attempt::Counted { .. })) => completed += 1,
+        match poll_then_drop(common::count_failure(&store, &user, now, &rule), budget).await {
+            Some(Ok(Attempt::Rejected { .. })) => completed += 1,
             Some(other) => panic!("round {round}: {other:?}"),
             None => cancelled += 1,
         }
@@ -226,11 +248,14 @@ async fn cancelled_operations_leave_no_transaction_open<S: Store>(store: S) {
         "every attempt was cancelled: the test proves little"
     );
     // Whatever was cancelled, the next operations get the write lock promptly.
-    let last = tokio::time::timeout(Duration::from_secs(5), store.begin_attempt(&user, now, &rule))
-        .await
-        .expect("a cancelled transaction still holds the write lock")
-        .unwrap();
-    let Attempt::Counted { failures } = last else {
+    let last = tokio::time::timeout(
+        Duration::from_secs(5),
+        common::count_failure(&store, &user, now, &rule),
+    )
+    .await
+    .expect("a cancelled transaction still holds the write lock")
+    .unwrap();
+    let Attempt::Rejected { failures, .. } = last else {
         panic!("{last:?}")
     };
     assert!(

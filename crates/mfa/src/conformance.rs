@@ -19,7 +19,6 @@
 //! store), for example to see which contracts a new backend meets so far.
 
 use core::future::Future;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,9 +27,9 @@ use mfa_otp::TotpParams;
 use mfa_policy::{MfaState, UnixTime};
 
 use crate::{
-    Attempt, Channel, Credential, DeviceId, DeviceRecord, KeyId, MethodId, MethodKind, MethodRecord,
-    PendingEnrollment, PhoneChallenge, PhoneKind, PhoneNumber, SealedSecret, SendLimit, Store, StoreError,
-    Tag, ThrottleRule, ThrottleState, UserId,
+    Attempt, AttemptTarget, Channel, Credential, DeviceId, DeviceRecord, KeyId, LoadedCredential, MethodId,
+    MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneKind, PhoneNumber, SealedSecret,
+    SendLimit, Store, StoreError, Tag, ThrottleRule, ThrottleState, UserId, Verdict,
 };
 
 /// Tasks in each race.
@@ -55,6 +54,12 @@ macro_rules! ensure {
         }
     };
 }
+
+mod attempts;
+pub use attempts::{
+    pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges, recovery_code_race,
+    recovery_codes, throttle, throttle_race, totp_step_race, totp_steps,
+};
 
 trait OrFail<T> {
     fn or_fail(self, op: &str) -> Result<T, String>;
@@ -86,6 +91,8 @@ where
     totp_step_race(Arc::new(make().await)).await?;
     pending(Arc::new(make().await)).await?;
     pending_race(Arc::new(make().await)).await?;
+    pending_attempts(Arc::new(make().await)).await?;
+    pending_attempt_race(Arc::new(make().await)).await?;
     throttle(Arc::new(make().await)).await?;
     throttle_race(Arc::new(make().await)).await?;
     phone_challenges(Arc::new(make().await)).await?;
@@ -294,6 +301,7 @@ pub async fn delete_user<S: Store>(store: Arc<S>) -> Result<(), Failure> {
         let user = fresh_user("delete_user")?;
         let other = fresh_user("delete_user")?;
         let service = cheap_app_passwords()?;
+        let mut app_ids = Vec::new();
         for who in [&user, &other] {
             store
                 .update_user(who, |r| r.mfa = MfaState::Enabled)
@@ -301,6 +309,7 @@ pub async fn delete_user<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 .or_fail("update_user")?;
             let app = app_method("app", 0)?;
             let app_id = app.id;
+            app_ids.push(app_id);
             store
                 .insert_method_capped(who, app, 5)
                 .await
@@ -315,9 +324,15 @@ pub async fn delete_user<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 .await
                 .or_fail("put_phone_challenge")?;
             store
-                .begin_attempt(who, at(0), &ThrottleRule::default())
+                .attempt(
+                    who,
+                    AttemptTarget::Method(app_id),
+                    at(0),
+                    &ThrottleRule::default(),
+                    |_| (Verdict::Reject, ()),
+                )
                 .await
-                .or_fail("begin_attempt")?;
+                .or_fail("attempt")?;
             store
                 .replace_recovery_codes(who, vec![tag(2), tag(3)])
                 .await
@@ -353,14 +368,37 @@ pub async fn delete_user<S: Store>(store: Arc<S>) -> Result<(), Failure> {
             store.get_pending(&user).await.or_fail("get_pending")?.is_none(),
             "the pending enrollment survived"
         );
+        // The phone code is gone too: a phone registered again under the same id is shown none.
+        let mut phone = phone_method(PhoneKind::Mobile, "+14155550100", 2)?;
+        phone.id = app_ids[0];
+        store
+            .insert_method_capped(&user, phone, 1)
+            .await
+            .or_fail("insert_method_capped")?;
+        let shown = store
+            .attempt(
+                &user,
+                AttemptTarget::Method(app_ids[0]),
+                at(1),
+                &ThrottleRule::default(),
+                |loaded| {
+                    let code = match loaded.credential {
+                        LoadedCredential::Method { challenge, .. } => challenge.is_some(),
+                        _ => true,
+                    };
+                    (Verdict::Abort, code)
+                },
+            )
+            .await
+            .or_fail("attempt")?;
         ensure!(
-            store
-                .consume_phone_challenge(&user, &tag(1), at(1))
-                .await
-                .or_fail("consume_phone_challenge")?
-                .is_none(),
-            "the phone challenge survived"
+            shown == Attempt::Aborted(false),
+            "the phone challenge survived: {shown:?}"
         );
+        store
+            .remove_all_methods(&user)
+            .await
+            .or_fail("remove_all_methods")?;
         ensure!(
             store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
             "the failure counter survived"
@@ -575,172 +613,6 @@ pub async fn methods_cap_race<S: Store + 'static>(store: Arc<S>) -> Result<(), F
     .await
 }
 
-/// `accept_totp_step`: strictly increasing steps only, resets the failure counter, refuses phones and
-/// unknown methods; `update_app_secret` keeps the accepted step.
-pub async fn totp_steps<S: Store>(store: Arc<S>) -> Result<(), Failure> {
-    named("totp_steps", async {
-        let user = fresh_user("totp_steps")?;
-        let app = app_method("app", 0)?;
-        let phone = phone_method(PhoneKind::Mobile, "+14155550100", 1)?;
-        store
-            .insert_method_capped(&user, app.clone(), 5)
-            .await
-            .or_fail("insert")?;
-        store
-            .insert_method_capped(&user, phone.clone(), 1)
-            .await
-            .or_fail("insert")?;
-
-        let rule = ThrottleRule::default();
-        for i in 0..3 {
-            store
-                .begin_attempt(&user, at(i), &rule)
-                .await
-                .or_fail("begin_attempt")?;
-        }
-        ensure!(
-            store
-                .accept_totp_step(&user, app.id, 100)
-                .await
-                .or_fail("accept_totp_step")?,
-            "the first step was refused"
-        );
-        ensure!(
-            store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "accept_totp_step did not reset the failure counter"
-        );
-        ensure!(
-            !store
-                .accept_totp_step(&user, app.id, 100)
-                .await
-                .or_fail("accept_totp_step")?,
-            "the same step was accepted twice"
-        );
-        ensure!(
-            !store
-                .accept_totp_step(&user, app.id, 99)
-                .await
-                .or_fail("accept_totp_step")?,
-            "an older step was accepted"
-        );
-        store
-            .begin_attempt(&user, at(5), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 1,
-            "a refused step reset the failure counter"
-        );
-        ensure!(
-            store
-                .accept_totp_step(&user, app.id, 101)
-                .await
-                .or_fail("accept_totp_step")?,
-            "a newer step was refused"
-        );
-        ensure!(
-            !store
-                .accept_totp_step(&user, phone.id, 500)
-                .await
-                .or_fail("accept_totp_step")?,
-            "a phone accepted a TOTP step"
-        );
-        let unknown = MethodId::generate().map_err(|e| e.to_string())?;
-        ensure!(
-            !store
-                .accept_totp_step(&user, unknown, 500)
-                .await
-                .or_fail("accept_totp_step")?,
-            "an unknown method accepted a step"
-        );
-        let other = fresh_user("totp_steps")?;
-        ensure!(
-            !store
-                .accept_totp_step(&other, app.id, 500)
-                .await
-                .or_fail("accept_totp_step")?,
-            "another user's method accepted a step"
-        );
-
-        let resealed = SealedSecret::from_parts(KeyId(2), vec![0x5A; 60]);
-        ensure!(
-            store
-                .update_app_secret(&user, app.id, resealed.clone())
-                .await
-                .or_fail("update_app_secret")?,
-            "update_app_secret refused an app"
-        );
-        ensure!(
-            !store
-                .update_app_secret(&user, phone.id, resealed.clone())
-                .await
-                .or_fail("update_app_secret")?,
-            "update_app_secret changed a phone"
-        );
-        ensure!(
-            !store
-                .update_app_secret(&user, unknown, resealed.clone())
-                .await
-                .or_fail("update_app_secret")?,
-            "update_app_secret made a method"
-        );
-        let listed = store.list_methods(&user).await.or_fail("list_methods")?;
-        let stored = listed
-            .iter()
-            .find(|m| m.id == app.id)
-            .map(|m| m.credential.clone());
-        let expected = Credential::AuthenticatorApp {
-            secret: resealed,
-            params: TotpParams::default(),
-            last_accepted_step: Some(101),
-        };
-        ensure!(
-            stored.as_ref() == Some(&expected),
-            "after update_app_secret the app reads {stored:?}"
-        );
-        ensure!(
-            !store
-                .accept_totp_step(&user, app.id, 101)
-                .await
-                .or_fail("accept_totp_step")?,
-            "update_app_secret reset the accepted step"
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// `accept_totp_step` under a race: of the racers with one step, exactly one wins.
-pub async fn totp_step_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failure> {
-    named("totp_step_race", async {
-        let user = fresh_user("totp_step_race")?;
-        let app = app_method("app", 0)?;
-        let id = app.id;
-        store
-            .insert_method_capped(&user, app, 5)
-            .await
-            .or_fail("insert")?;
-        let shared = user.clone();
-        let results = race(&store, move |store, _| {
-            let user = shared.clone();
-            async move { store.accept_totp_step(&user, id, 55_555_555).await }
-        })
-        .await?;
-        ensure!(
-            count_true(&results) == 1,
-            "{RACERS} racers with one step: {} accepted",
-            count_true(&results)
-        );
-        Ok(())
-    })
-    .await
-}
-
 /// Pending enrollments: one per user, replaced by the next, taken only by their id, once.
 pub async fn pending<S: Store>(store: Arc<S>) -> Result<(), Failure> {
     named("pending", async {
@@ -835,309 +707,6 @@ pub async fn pending_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failu
         ensure!(
             count_true(&results) == 1,
             "{RACERS} racers took the pending enrollment {} times",
-            count_true(&results)
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// `begin_attempt`: counts before the check, locks at the threshold for a growing time, refuses
-/// without counting while locked; `reset_failures` clears both.
-pub async fn throttle<S: Store>(store: Arc<S>) -> Result<(), Failure> {
-    named("throttle", async {
-        let user = fresh_user("throttle")?;
-        let rule = ThrottleRule {
-            free_attempts: 3,
-            base_lock: Duration::from_secs(30),
-            max_lock: Duration::from_secs(100),
-        };
-        ensure!(
-            store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "an unknown user has failures"
-        );
-        for expected in 1..=2 {
-            let attempt = store
-                .begin_attempt(&user, at(0), &rule)
-                .await
-                .or_fail("begin_attempt")?;
-            ensure!(
-                attempt == Attempt::Counted { failures: expected },
-                "attempt {expected} gave {attempt:?}"
-            );
-        }
-        let attempt = store
-            .begin_attempt(&user, at(0), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Counted { failures: 3 },
-            "the attempt at the threshold gave {attempt:?}"
-        );
-        let state = store.throttle_state(&user).await.or_fail("throttle_state")?;
-        ensure!(
-            state
-                == ThrottleState {
-                    failures: 3,
-                    locked_until: Some(at(30))
-                },
-            "at the threshold the state is {state:?}"
-        );
-        let attempt = store
-            .begin_attempt(&user, at(29), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Locked { until: at(30) },
-            "during the lock: {attempt:?}"
-        );
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 3,
-            "a locked attempt was counted"
-        );
-        let attempt = store
-            .begin_attempt(&user, at(30), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Counted { failures: 4 },
-            "when the lock ended: {attempt:?}"
-        );
-        let state = store.throttle_state(&user).await.or_fail("throttle_state")?;
-        ensure!(
-            state.locked_until == Some(at(90)),
-            "the second lock is not 60 s: {state:?}"
-        );
-        let attempt = store
-            .begin_attempt(&user, at(90), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Counted { failures: 5 },
-            "after the second lock: {attempt:?}"
-        );
-        let state = store.throttle_state(&user).await.or_fail("throttle_state")?;
-        ensure!(
-            state.locked_until == Some(at(190)),
-            "the third lock is not capped at 100 s: {state:?}"
-        );
-
-        let other = fresh_user("throttle")?;
-        ensure!(
-            store.throttle_state(&other).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "failures leaked to another user"
-        );
-        let attempt = store
-            .begin_attempt(&other, at(100), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Counted { failures: 1 },
-            "another user is locked: {attempt:?}"
-        );
-
-        store
-            .update_user(&user, |r| r.blocked_by_admin = false)
-            .await
-            .or_fail("update_user")?;
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 5,
-            "update_user touched the failure counter"
-        );
-        store.reset_failures(&user).await.or_fail("reset_failures")?;
-        ensure!(
-            store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "reset_failures left {:?}",
-            store.throttle_state(&user).await
-        );
-        let attempt = store
-            .begin_attempt(&user, at(100), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            attempt == Attempt::Counted { failures: 1 },
-            "after reset_failures: {attempt:?}"
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// `begin_attempt` under a race: exactly `free_attempts` racers are counted (1..=5, once each), the
-/// rest are locked out, and the count is exact.
-pub async fn throttle_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failure> {
-    named("throttle_race", async {
-        let user = fresh_user("throttle_race")?;
-        let shared = user.clone();
-        let results = race(&store, move |store, _| {
-            let user = shared.clone();
-            async move { store.begin_attempt(&user, at(0), &ThrottleRule::default()).await }
-        })
-        .await?;
-        let counted: BTreeSet<u32> = results
-            .iter()
-            .filter_map(|a| match a {
-                Attempt::Counted { failures } => Some(*failures),
-                Attempt::Locked { .. } => None,
-            })
-            .collect();
-        let locked = results
-            .iter()
-            .filter(|a| matches!(a, Attempt::Locked { .. }))
-            .count();
-        ensure!(
-            counted == (1..=5).collect() && locked == RACERS - 5,
-            "{RACERS} racing attempts with 5 free: counted {counted:?}, {locked} locked"
-        );
-        let state = store.throttle_state(&user).await.or_fail("throttle_state")?;
-        ensure!(
-            state
-                == ThrottleState {
-                    failures: 5,
-                    locked_until: Some(at(30))
-                },
-            "after the race: {state:?}"
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// Phone challenges: the right tag once, before expiry; a resend replaces the code; a success resets
-/// failures, storing a challenge does not.
-pub async fn phone_challenges<S: Store>(store: Arc<S>) -> Result<(), Failure> {
-    named("phone_challenges", async {
-        let user = fresh_user("phone_challenges")?;
-        let method = MethodId::generate().map_err(|e| e.to_string())?;
-        let rule = ThrottleRule::default();
-        store
-            .begin_attempt(&user, at(0), &rule)
-            .await
-            .or_fail("begin_attempt")?;
-        let first = challenge(method, tag(1), 0, 300);
-        store
-            .put_phone_challenge(&user, first)
-            .await
-            .or_fail("put_phone_challenge")?;
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 1,
-            "sending a code reset the failures"
-        );
-        let second = challenge(method, tag(2), 10, 300);
-        store
-            .put_phone_challenge(&user, second.clone())
-            .await
-            .or_fail("put_phone_challenge")?;
-        ensure!(
-            store
-                .consume_phone_challenge(&user, &tag(1), at(20))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "the previous code still works after a resend"
-        );
-        ensure!(
-            store
-                .consume_phone_challenge(&user, &tag(3), at(20))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "a wrong tag was accepted"
-        );
-        let other = fresh_user("phone_challenges")?;
-        ensure!(
-            store
-                .consume_phone_challenge(&other, &tag(2), at(20))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "another user consumed the code"
-        );
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 1,
-            "a refused code reset the failures"
-        );
-        let consumed = store
-            .consume_phone_challenge(&user, &tag(2), at(309))
-            .await
-            .or_fail("consume")?;
-        ensure!(
-            consumed.as_ref() == Some(&second),
-            "the right tag before expiry gave {consumed:?} (a wrong tag must not use it up)"
-        );
-        ensure!(
-            store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "a consumed code did not reset the failures"
-        );
-        ensure!(
-            store
-                .consume_phone_challenge(&user, &tag(2), at(30))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "a code was accepted twice"
-        );
-
-        store
-            .put_phone_challenge(&user, challenge(method, tag(4), 100, 300))
-            .await
-            .or_fail("put_phone_challenge")?;
-        ensure!(
-            store
-                .consume_phone_challenge(&user, &tag(4), at(400))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "a code was accepted at its expiry"
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// `consume_phone_challenge` under a race: exactly one racer with the right tag wins.
-pub async fn phone_challenge_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failure> {
-    named("phone_challenge_race", async {
-        let user = fresh_user("phone_challenge_race")?;
-        let method = MethodId::generate().map_err(|e| e.to_string())?;
-        store
-            .put_phone_challenge(&user, challenge(method, tag(9), 0, 300))
-            .await
-            .or_fail("put_phone_challenge")?;
-        let shared = user.clone();
-        let results = race(&store, move |store, _| {
-            let user = shared.clone();
-            async move {
-                store
-                    .consume_phone_challenge(&user, &tag(9), at(1))
-                    .await
-                    .map(|c| c.is_some())
-            }
-        })
-        .await?;
-        ensure!(
-            count_true(&results) == 1,
-            "{RACERS} racers with one code: {} accepted",
             count_true(&results)
         );
         Ok(())
@@ -1258,134 +827,6 @@ pub async fn phone_send_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Fa
             count_true(&results) == 10,
             "{RACERS} users racing on one number with per_number 10: {} allowed",
             count_true(&results)
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// Recovery codes: each once, the count of those left, replaced sets, failures reset on success.
-pub async fn recovery_codes<S: Store>(store: Arc<S>) -> Result<(), Failure> {
-    named("recovery_codes", async {
-        let user = fresh_user("recovery_codes")?;
-        store
-            .replace_recovery_codes(&user, vec![tag(1), tag(2), tag(3)])
-            .await
-            .or_fail("replace_recovery_codes")?;
-        ensure!(
-            store
-                .recovery_codes_left(&user)
-                .await
-                .or_fail("recovery_codes_left")?
-                == 3,
-            "three codes stored, not three left"
-        );
-        store
-            .begin_attempt(&user, at(0), &ThrottleRule::default())
-            .await
-            .or_fail("begin_attempt")?;
-        ensure!(
-            store
-                .consume_recovery_code(&user, &tag(9))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "an unknown code was accepted"
-        );
-        let other = fresh_user("recovery_codes")?;
-        ensure!(
-            store
-                .consume_recovery_code(&other, &tag(2))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "another user's code was accepted"
-        );
-        ensure!(
-            store
-                .throttle_state(&user)
-                .await
-                .or_fail("throttle_state")?
-                .failures
-                == 1,
-            "a refused code reset failures"
-        );
-        ensure!(
-            store
-                .consume_recovery_code(&user, &tag(2))
-                .await
-                .or_fail("consume")?
-                == Some(2),
-            "consuming one of three did not leave 2"
-        );
-        ensure!(
-            store.throttle_state(&user).await.or_fail("throttle_state")? == ThrottleState::default(),
-            "a used code did not reset failures"
-        );
-        ensure!(
-            store
-                .consume_recovery_code(&user, &tag(2))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "a code was accepted twice"
-        );
-        store
-            .replace_recovery_codes(&user, vec![tag(4)])
-            .await
-            .or_fail("replace_recovery_codes")?;
-        ensure!(
-            store
-                .consume_recovery_code(&user, &tag(1))
-                .await
-                .or_fail("consume")?
-                .is_none(),
-            "a replaced code was accepted"
-        );
-        ensure!(
-            store
-                .consume_recovery_code(&user, &tag(4))
-                .await
-                .or_fail("consume")?
-                == Some(0),
-            "the last code did not leave 0"
-        );
-        Ok(())
-    })
-    .await
-}
-
-/// `consume_recovery_code` under a race: exactly one racer with a code wins.
-pub async fn recovery_code_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failure> {
-    named("recovery_code_race", async {
-        let user = fresh_user("recovery_code_race")?;
-        store
-            .replace_recovery_codes(&user, vec![tag(1), tag(2)])
-            .await
-            .or_fail("replace_recovery_codes")?;
-        let shared = user.clone();
-        let results = race(&store, move |store, _| {
-            let user = shared.clone();
-            async move {
-                store
-                    .consume_recovery_code(&user, &tag(2))
-                    .await
-                    .map(|left| left.is_some())
-            }
-        })
-        .await?;
-        ensure!(
-            count_true(&results) == 1,
-            "{RACERS} racers with one recovery code: {} accepted",
-            count_true(&results)
-        );
-        ensure!(
-            store
-                .recovery_codes_left(&user)
-                .await
-                .or_fail("recovery_codes_left")?
-                == 1,
-            "the race removed the wrong number of codes"
         );
         Ok(())
     })

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt;
 mod clock;
 mod config;
 #[cfg(feature = "conformance")]
@@ -17,6 +18,7 @@ mod record;
 mod service;
 mod store;
 
+pub use attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, MAX_PHONE_CODE_TTL};
 pub use delivery::{
@@ -35,8 +37,8 @@ pub use outcome::{
     RememberedDevice, SignIn, Verified,
 };
 pub use record::{
-    Attempt, Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge,
-    PhoneKind, SendLimit, ThrottleRule, ThrottleState, UserRecord,
+    Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneKind,
+    SendLimit, ThrottleRule, ThrottleState, UserRecord,
 };
 pub use service::{MAX_NAME_CHARS, Mfa};
 pub use store::Store;

@@ -7,9 +7,9 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::{
-    Attempt, Credential, DeviceId, DeviceRecord, MethodId, MethodRecord, PendingEnrollment, PhoneChallenge,
-    PhoneNumber, SealedSecret, SendLimit, Store, StoreError, Tag, ThrottleRule, ThrottleState, UserId,
-    UserRecord,
+    Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, Loaded, LoadedCredential, MethodId,
+    MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, Store, StoreError,
+    Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -87,6 +87,96 @@ impl MemoryStore {
     }
 }
 
+impl UserData {
+    fn load(&self, target: AttemptTarget<'_>) -> LoadedCredential<'_> {
+        let phone_challenge = |method: Option<&MethodRecord>| {
+            method
+                .filter(|m| matches!(m.credential, Credential::Phone { .. }))
+                .and(self.challenge.as_ref())
+        };
+        match target {
+            AttemptTarget::Method(id) => {
+                let method = self.methods.iter().find(|m| m.id == id);
+                LoadedCredential::Method {
+                    method,
+                    challenge: phone_challenge(method),
+                }
+            }
+            AttemptTarget::Pending(id) => {
+                let pending = self.pending.as_ref().filter(|p| p.method.id == id);
+                LoadedCredential::Pending {
+                    pending,
+                    challenge: phone_challenge(pending.map(|p| &p.method)),
+                }
+            }
+            AttemptTarget::RecoveryCode(tag) => LoadedCredential::RecoveryCode {
+                found: self.recovery_code(tag).is_some(),
+                left: self.recovery_codes.len(),
+            },
+        }
+    }
+
+    /// Consumes what an accepted attempt used up; `false` if it was not there to consume.
+    fn consume(&mut self, target: AttemptTarget<'_>, consume: Consume) -> bool {
+        match (target, consume) {
+            (AttemptTarget::Method(id), Consume::TotpStep { step, resealed }) => {
+                let Some(Credential::AuthenticatorApp {
+                    secret,
+                    last_accepted_step,
+                    ..
+                }) = self
+                    .methods
+                    .iter_mut()
+                    .find(|m| m.id == id)
+                    .map(|m| &mut m.credential)
+                else {
+                    return false;
+                };
+                if last_accepted_step.is_some_and(|last| last >= step) {
+                    return false;
+                }
+                *last_accepted_step = Some(step);
+                if let Some(resealed) = resealed {
+                    *secret = resealed;
+                }
+                true
+            }
+            (AttemptTarget::Method(_), Consume::PhoneCode) => self.challenge.take().is_some(),
+            (AttemptTarget::Pending(id), Consume::Pending) => {
+                if self.pending.as_ref().is_none_or(|p| p.method.id != id) {
+                    return false;
+                }
+                if let Some(pending) = self.pending.take()
+                    && matches!(pending.method.credential, Credential::Phone { .. })
+                {
+                    self.challenge = None;
+                }
+                true
+            }
+            (AttemptTarget::RecoveryCode(tag), Consume::RecoveryCode) => match self.recovery_code(tag) {
+                Some(index) => {
+                    self.recovery_codes.remove(index);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The index of the recovery code with this tag. Compares against every code, so the time taken
+    /// does not say which one matched.
+    fn recovery_code(&self, tag: &Tag) -> Option<usize> {
+        let mut found = None;
+        for (index, stored) in self.recovery_codes.iter().enumerate() {
+            if bool::from(stored.ct_eq(tag)) {
+                found = Some(index);
+            }
+        }
+        found
+    }
+}
+
 fn reset(throttle: &mut ThrottleState) {
     *throttle = ThrottleState::default();
 }
@@ -151,26 +241,6 @@ impl Store for MemoryStore {
         Ok(self.with_user(user, |d| std::mem::take(&mut d.methods).len()))
     }
 
-    async fn accept_totp_step(&self, user: &UserId, method: MethodId, step: u64) -> Result<bool, StoreError> {
-        Ok(self.with_user(user, |d| {
-            let Some(record) = d.methods.iter_mut().find(|m| m.id == method) else {
-                return false;
-            };
-            let Credential::AuthenticatorApp {
-                last_accepted_step, ..
-            } = &mut record.credential
-            else {
-                return false;
-            };
-            if last_accepted_step.is_some_and(|last| last >= step) {
-                return false;
-            }
-            *last_accepted_step = Some(step);
-            reset(&mut d.throttle);
-            true
-        }))
-    }
-
     async fn update_app_secret(
         &self,
         user: &UserId,
@@ -216,30 +286,48 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn begin_attempt(
+    async fn attempt<F, T>(
         &self,
         user: &UserId,
+        target: AttemptTarget<'_>,
         now: UnixTime,
         rule: &ThrottleRule,
-    ) -> Result<Attempt, StoreError> {
+        check: F,
+    ) -> Result<Attempt<T>, StoreError>
+    where
+        F: FnOnce(Loaded<'_>) -> (Verdict, T) + Send,
+        T: Send,
+    {
+        // The check runs under the mutex: it is pure and quick, and this makes the whole attempt
+        // atomic.
         Ok(self.with_user(user, |d| {
-            let throttle = &mut d.throttle;
-            if let Some(until) = throttle.locked_until.filter(|until| *until > now) {
+            if let Some(until) = d.throttle.locked_until.filter(|until| *until > now) {
                 return Attempt::Locked { until };
             }
+            let default = UserRecord::default();
+            let (verdict, value) = check(Loaded {
+                user: d.record.as_ref().unwrap_or(&default),
+                credential: d.load(target),
+            });
+            let consumed = match verdict {
+                Verdict::Abort => return Attempt::Aborted(value),
+                Verdict::Accept(consume) => d.consume(target, consume),
+                Verdict::Reject => false,
+            };
+            if consumed {
+                reset(&mut d.throttle);
+                return Attempt::Accepted(value);
+            }
+            let throttle = &mut d.throttle;
             throttle.failures = throttle.failures.saturating_add(1);
             if let Some(lock) = rule.lock_for(throttle.failures) {
                 throttle.locked_until = Some(now.saturating_add(lock));
             }
-            Attempt::Counted {
+            Attempt::Rejected {
+                value,
                 failures: throttle.failures,
             }
         }))
-    }
-
-    async fn reset_failures(&self, user: &UserId) -> Result<(), StoreError> {
-        self.with_user(user, |d| reset(&mut d.throttle));
-        Ok(())
     }
 
     async fn throttle_state(&self, user: &UserId) -> Result<ThrottleState, StoreError> {
@@ -249,26 +337,6 @@ impl Store for MemoryStore {
     async fn put_phone_challenge(&self, user: &UserId, challenge: PhoneChallenge) -> Result<(), StoreError> {
         self.with_user(user, |d| d.challenge = Some(challenge));
         Ok(())
-    }
-
-    async fn consume_phone_challenge(
-        &self,
-        user: &UserId,
-        tag: &Tag,
-        now: UnixTime,
-    ) -> Result<Option<PhoneChallenge>, StoreError> {
-        Ok(self.with_user(user, |d| {
-            let challenge = d.challenge.as_ref()?;
-            if now >= challenge.expires_at {
-                d.challenge = None;
-                return None;
-            }
-            if !bool::from(challenge.tag.ct_eq(tag)) {
-                return None;
-            }
-            reset(&mut d.throttle);
-            d.challenge.take()
-        }))
     }
 
     async fn record_phone_send(
@@ -306,22 +374,6 @@ impl Store for MemoryStore {
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         self.with_user(user, |d| d.recovery_codes = tags);
         Ok(())
-    }
-
-    async fn consume_recovery_code(&self, user: &UserId, tag: &Tag) -> Result<Option<usize>, StoreError> {
-        Ok(self.with_user(user, |d| {
-            // Compare against every code, so the time taken does not say which one matched.
-            let mut found = None;
-            for (index, stored) in d.recovery_codes.iter().enumerate() {
-                if bool::from(stored.ct_eq(tag)) {
-                    found = Some(index);
-                }
-            }
-            let index = found?;
-            d.recovery_codes.remove(index);
-            reset(&mut d.throttle);
-            Some(d.recovery_codes.len())
-        }))
     }
 
     async fn recovery_codes_left(&self, user: &UserId) -> Result<usize, StoreError> {

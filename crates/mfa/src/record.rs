@@ -11,7 +11,7 @@ use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
 
 /// A user's MFA settings and the instants that invalidate earlier verifications.
 ///
-/// The counters of failed verifications are kept apart (see [`Store::begin_attempt`]) so that a
+/// The counters of failed verifications are kept apart (see [`Store::attempt`]) so that a
 /// settings change never resets them.
 ///
 /// Your session layer reads it to honour "sign out everywhere":
@@ -39,7 +39,7 @@ use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// [`Store::begin_attempt`]: crate::Store::begin_attempt
+/// [`Store::attempt`]: crate::Store::attempt
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UserRecord {
@@ -132,7 +132,7 @@ pub enum Credential {
         /// Algorithm, digits, period.
         params: TotpParams,
         /// The last time step accepted: codes of this step and earlier are refused (RFC 6238 section
-        /// 5.2). Moved forward only by [`Store::accept_totp_step`](crate::Store::accept_totp_step).
+        /// 5.2). Moved forward only by an accepted [`Store::attempt`](crate::Store::attempt).
         last_accepted_step: Option<u64>,
     },
     /// A phone that receives codes by SMS or voice call.
@@ -287,21 +287,6 @@ pub struct ThrottleState {
     pub failures: u32,
     /// Verification is refused before this instant.
     pub locked_until: Option<UnixTime>,
-}
-
-/// The answer of [`Store::begin_attempt`](crate::Store::begin_attempt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attempt {
-    /// The attempt was counted and may go on; `failures` includes it.
-    Counted {
-        /// Consecutive failures including this attempt.
-        failures: u32,
-    },
-    /// The user is locked: the attempt was not counted and must be refused.
-    Locked {
-        /// When the lock ends.
-        until: UnixTime,
-    },
 }
 
 /// How often phone codes may be sent: per user and per number within a sliding window, and a minimum

@@ -9,6 +9,7 @@ use mfa_policy::{
     Action, Decision, DeviceState, MfaState, Policy, Reason, Recommendation, SensitiveAction, SignInContext,
     UnixTime,
 };
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::ids::random_bytes;
@@ -18,10 +19,10 @@ use crate::outcome::{
     RememberedDevice, SignIn, Verified,
 };
 use crate::{
-    Attempt, Channel, Clock, Config, Credential, DeviceId, DeviceRecord, Error, Event, EventKind, EventSink,
-    Factor, KeyRing, MessagePurpose, MethodId, MethodKind, MethodRecord, NoEvents, PendingEnrollment,
-    PhoneChallenge, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, RevokedBy, Store, SystemClock,
-    TagSecret, UserId, UserRecord,
+    Attempt, AttemptTarget, Channel, Clock, Config, Consume, Credential, DeviceId, DeviceRecord, Error,
+    Event, EventKind, EventSink, Factor, KeyRing, Loaded, LoadedCredential, MessagePurpose, MethodId,
+    MethodKind, MethodRecord, NoEvents, PendingEnrollment, PhoneChallenge, PhoneDelivery, PhoneKind,
+    PhoneMessage, PhoneNumber, RevokedBy, Store, SystemClock, Tag, TagSecret, UserId, UserRecord, Verdict,
 };
 
 /// The longest name of a method or device, in characters.
@@ -498,42 +499,57 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     ) -> Result<MethodSummary, Error> {
         let code = parse_code(code)?;
         let now = self.now();
-        let record = self.store.get_user(user).await?.unwrap_or_default();
-        Self::check_prompts_allowed(&record)?;
-        let failures = self.begin_attempt(user, now).await?;
-        let pending = self
+        let time = unix_secs(now)?;
+        let window = self.config.totp_window;
+        let attempt = self
             .store
-            .get_pending(user)
-            .await?
-            .filter(|p| p.method.id == method && now < p.expires_at && outlived_nothing(&record, p));
-        let step = match &pending {
-            Some(PendingEnrollment {
-                method:
-                    MethodRecord {
-                        credential: Credential::AuthenticatorApp { secret, params, .. },
-                        ..
-                    },
-                ..
-            }) => {
-                let secret = self.open_secret(user, method, secret)?;
-                let totp = Totp::new(&secret, *params)?;
-                totp.verify(&code, unix_secs(now)?, self.config.totp_window)
-            }
-            _ => None,
-        };
-        let Some(step) = step else {
-            return Err(self.failed(user, now, Factor::AuthenticatorApp, failures));
-        };
-        let Some(mut pending) = self.store.take_pending(user, method).await? else {
-            return Err(self.failed(user, now, Factor::AuthenticatorApp, failures));
-        };
+            .attempt(
+                user,
+                AttemptTarget::Pending(method),
+                now,
+                &self.config.throttle,
+                |loaded| {
+                    if let Err(error) = Self::check_prompts_allowed(loaded.user) {
+                        return (Verdict::Abort, Err(error));
+                    }
+                    let LoadedCredential::Pending { pending, .. } = loaded.credential else {
+                        return (Verdict::Reject, Err(Error::Rejected));
+                    };
+                    let pending = pending.filter(|p| now < p.expires_at && outlived_nothing(loaded.user, p));
+                    let Some(
+                        pending @ PendingEnrollment {
+                            method:
+                                MethodRecord {
+                                    credential: Credential::AuthenticatorApp { secret, params, .. },
+                                    ..
+                                },
+                            ..
+                        },
+                    ) = pending
+                    else {
+                        return (Verdict::Reject, Err(Error::Rejected));
+                    };
+                    let totp = match self
+                        .open_secret(user, method, secret)
+                        .and_then(|s| Ok(Totp::new(&s, *params)?))
+                    {
+                        Ok(totp) => totp,
+                        Err(error) => return (Verdict::Abort, Err(error)),
+                    };
+                    match totp.verify(&code, time, window) {
+                        Some(step) => (Verdict::Accept(Consume::Pending), Ok((pending.clone(), step))),
+                        None => (Verdict::Reject, Err(Error::Rejected)),
+                    }
+                },
+            )
+            .await?;
+        let (mut pending, step) = self.settle(user, now, Factor::AuthenticatorApp, attempt)?;
         if let Credential::AuthenticatorApp {
             last_accepted_step, ..
         } = &mut pending.method.credential
         {
             *last_accepted_step = Some(step);
         }
-        self.store.reset_failures(user).await?;
         self.add_method(user, pending.method, now).await
     }
 
@@ -594,28 +610,39 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     ) -> Result<MethodSummary, Error> {
         let code = parse_code(code)?;
         let now = self.now();
-        let record = self.store.get_user(user).await?.unwrap_or_default();
-        Self::check_prompts_allowed(&record)?;
-        let failures = self.begin_attempt(user, now).await?;
         let tag = self.tags.phone_code(user, method, &code.to_string());
-        if self
+        let attempt = self
             .store
-            .consume_phone_challenge(user, &tag, now)
-            .await?
-            .is_none()
-        {
-            return Err(self.failed(user, now, Factor::Phone, failures));
-        }
-        let Some(pending) = self
-            .store
-            .take_pending(user, method)
-            .await?
-            .filter(|p| now < p.expires_at && outlived_nothing(&record, p))
-        else {
-            return Err(Error::NotFound {
-                what: "pending registration",
-            });
-        };
+            .attempt(
+                user,
+                AttemptTarget::Pending(method),
+                now,
+                &self.config.throttle,
+                |loaded| {
+                    if let Err(error) = Self::check_prompts_allowed(loaded.user) {
+                        return (Verdict::Abort, Err(error));
+                    }
+                    let LoadedCredential::Pending { pending, challenge } = loaded.credential else {
+                        return (Verdict::Reject, Err(Error::Rejected));
+                    };
+                    if !code_matches(challenge, method, &tag, now) {
+                        return (Verdict::Reject, Err(Error::Rejected));
+                    }
+                    match pending.filter(|p| now < p.expires_at && outlived_nothing(loaded.user, p)) {
+                        Some(pending) => (Verdict::Accept(Consume::Pending), Ok(pending.clone())),
+                        // The right code for a registration that expired or was revoked: it still
+                        // counts as a failure, so the answer is no free oracle for codes.
+                        None => (
+                            Verdict::Reject,
+                            Err(Error::NotFound {
+                                what: "pending registration",
+                            }),
+                        ),
+                    }
+                },
+            )
+            .await?;
+        let pending = self.settle(user, now, Factor::Phone, attempt)?;
         self.add_method(user, pending.method, now).await
     }
 
@@ -841,70 +868,131 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     pub async fn verify(&self, user: &UserId, method: MethodId, code: &str) -> Result<Verified, Error> {
         let code = parse_code(code)?;
         let now = self.now();
-        let (record, methods) = self.user_and_methods(user).await?;
-        Self::check_prompts_allowed(&record)?;
-        let method = methods
-            .into_iter()
-            .find(|m| m.id == method)
-            .ok_or(Error::NotFound { what: "method" })?;
-        if !self.config.policy.allows_method(method.policy_method()) {
-            return Err(Error::NotAllowed(Reason::NoAllowedMethod));
+        let time = unix_secs(now)?;
+        let attempt = self
+            .store
+            .attempt(
+                user,
+                AttemptTarget::Method(method),
+                now,
+                &self.config.throttle,
+                |loaded| self.check_code(user, method, &code, now, time, loaded),
+            )
+            .await?;
+        let factor = match &attempt {
+            Attempt::Accepted(checked) | Attempt::Rejected { value: checked, .. } => checked
+                .as_ref()
+                .map(|c| c.factor)
+                .unwrap_or(Factor::AuthenticatorApp),
+            _ => Factor::AuthenticatorApp,
+        };
+        if let Attempt::Rejected {
+            value: Ok(checked), ..
+        } = &attempt
+            && checked.replay
+        {
+            self.emit(user, now, EventKind::ReplayRefused { method });
         }
-        let failures = self.begin_attempt(user, now).await?;
-        match &method.credential {
+        self.settle(user, now, factor, attempt)?;
+        Ok(self.succeeded(user, now, factor, Some(method), None))
+    }
+
+    /// The check of a sign-in code against what the store loaded: pure, no I/O.
+    fn check_code(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        code: &Code,
+        now: UnixTime,
+        time: u64,
+        loaded: Loaded<'_>,
+    ) -> (Verdict, Result<CodeChecked, Error>) {
+        let abort = |error| (Verdict::Abort, Err(error));
+        if let Err(error) = Self::check_prompts_allowed(loaded.user) {
+            return abort(error);
+        }
+        let LoadedCredential::Method {
+            method: Some(found),
+            challenge,
+        } = loaded.credential
+        else {
+            return abort(Error::NotFound { what: "method" });
+        };
+        if !self.config.policy.allows_method(found.policy_method()) {
+            return abort(Error::NotAllowed(Reason::NoAllowedMethod));
+        }
+        match &found.credential {
             Credential::AuthenticatorApp {
                 secret,
                 params,
                 last_accepted_step,
             } => {
-                let plaintext = self.keys.open(user, method.id, secret)?;
-                let totp = Totp::new(&secret_from(&plaintext)?, *params)?;
-                let time = unix_secs(now)?;
-                let window = self.config.totp_window;
-                let fresh = totp.verify_after(&code, time, window, *last_accepted_step);
-                let step = match fresh {
-                    Some(step) => step,
-                    None => {
-                        if totp.verify(&code, time, window).is_some() {
-                            self.emit(user, now, EventKind::ReplayRefused { method: method.id });
-                        }
-                        return Err(self.failed(user, now, Factor::AuthenticatorApp, failures));
-                    }
+                let factor = Factor::AuthenticatorApp;
+                let plaintext = match self.keys.open(user, method, secret) {
+                    Ok(plaintext) => plaintext,
+                    Err(error) => return abort(error),
                 };
-                if !self.store.accept_totp_step(user, method.id, step).await? {
-                    // Another request accepted this step (or a later one) first.
-                    self.emit(user, now, EventKind::ReplayRefused { method: method.id });
-                    return Err(self.failed(user, now, Factor::AuthenticatorApp, failures));
-                }
-                if !self.keys.is_current(secret) {
-                    let resealed = self.keys.seal(user, method.id, &plaintext)?;
-                    self.store.update_app_secret(user, method.id, resealed).await?;
-                }
-                Ok(self.succeeded(user, now, Factor::AuthenticatorApp, Some(method.id), None))
+                let totp = match secret_from(&plaintext).and_then(|s| Ok(Totp::new(&s, *params)?)) {
+                    Ok(totp) => totp,
+                    Err(error) => return abort(error),
+                };
+                let window = self.config.totp_window;
+                let Some(step) = totp.verify_after(code, time, window, *last_accepted_step) else {
+                    // A code of a step already used: a replay, worth an event of its own.
+                    let replay = totp.verify(code, time, window).is_some();
+                    return (Verdict::Reject, Ok(CodeChecked { factor, replay }));
+                };
+                // A secret sealed under an older key is sealed again in the same write.
+                let resealed = match self.keys.is_current(secret) {
+                    true => None,
+                    false => match self.keys.seal(user, method, &plaintext) {
+                        Ok(resealed) => Some(resealed),
+                        Err(error) => return abort(error),
+                    },
+                };
+                let checked = CodeChecked {
+                    factor,
+                    replay: false,
+                };
+                (Verdict::Accept(Consume::TotpStep { step, resealed }), Ok(checked))
             }
             Credential::Phone { .. } => {
-                let tag = self.tags.phone_code(user, method.id, &code.to_string());
-                if self
-                    .store
-                    .consume_phone_challenge(user, &tag, now)
-                    .await?
-                    .is_none()
-                {
-                    return Err(self.failed(user, now, Factor::Phone, failures));
+                let tag = self.tags.phone_code(user, method, &code.to_string());
+                let checked = Ok(CodeChecked {
+                    factor: Factor::Phone,
+                    replay: false,
+                });
+                match code_matches(challenge, method, &tag, now) {
+                    true => (Verdict::Accept(Consume::PhoneCode), checked),
+                    false => (Verdict::Reject, checked),
                 }
-                Ok(self.succeeded(user, now, Factor::Phone, Some(method.id), None))
             }
         }
     }
 
-    async fn begin_attempt(&self, user: &UserId, now: UnixTime) -> Result<u32, Error> {
-        match self.store.begin_attempt(user, now, &self.config.throttle).await? {
-            Attempt::Counted { failures } => Ok(failures),
+    /// Turns an attempt's outcome into the flow's answer, with its events: the check's value on
+    /// acceptance, the lock, the check's error, or the opaque rejection (after the failure events).
+    fn settle<T>(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+        factor: Factor,
+        attempt: Attempt<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match attempt {
             Attempt::Locked { until } => Err(Error::Locked { until }),
+            Attempt::Aborted(value) | Attempt::Accepted(value) => value,
+            Attempt::Rejected { value, failures } => {
+                let rejected = self.failed(user, now, factor, failures);
+                match value {
+                    Err(error @ Error::NotFound { .. }) => Err(error),
+                    _ => Err(rejected),
+                }
+            }
         }
     }
 
-    /// Reports a failure (the attempt was counted already) and returns the opaque error.
+    /// Reports a counted failure and returns the opaque error.
     fn failed(&self, user: &UserId, now: UnixTime, factor: Factor, failures: u32) -> Error {
         self.emit(
             user,
@@ -1040,13 +1128,28 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     pub async fn redeem_recovery_code(&self, user: &UserId, code: &str) -> Result<Verified, Error> {
         let normalized = normalize_recovery_code(code)?;
         let now = self.now();
-        let record = self.store.get_user(user).await?.unwrap_or_default();
-        Self::check_prompts_allowed(&record)?;
-        let failures = self.begin_attempt(user, now).await?;
         let tag = self.tags.recovery_code(user, &normalized);
-        let Some(remaining) = self.store.consume_recovery_code(user, &tag).await? else {
-            return Err(self.failed(user, now, Factor::RecoveryCode, failures));
-        };
+        let attempt = self
+            .store
+            .attempt(
+                user,
+                AttemptTarget::RecoveryCode(&tag),
+                now,
+                &self.config.throttle,
+                |loaded| {
+                    if let Err(error) = Self::check_prompts_allowed(loaded.user) {
+                        return (Verdict::Abort, Err(error));
+                    }
+                    match loaded.credential {
+                        LoadedCredential::RecoveryCode { found: true, left } => {
+                            (Verdict::Accept(Consume::RecoveryCode), Ok(left.saturating_sub(1)))
+                        }
+                        _ => (Verdict::Reject, Err(Error::Rejected)),
+                    }
+                },
+            )
+            .await?;
+        let remaining = self.settle(user, now, Factor::RecoveryCode, attempt)?;
         self.emit(user, now, EventKind::RecoveryCodeUsed { remaining });
         Ok(self.succeeded(user, now, Factor::RecoveryCode, None, Some(remaining)))
     }
@@ -1285,6 +1388,19 @@ fn summary(method: &MethodRecord, record: &UserRecord) -> MethodSummary {
             Credential::AuthenticatorApp { .. } => None,
         },
     }
+}
+
+/// What [`Mfa::check_code`] found, beside its verdict.
+struct CodeChecked {
+    factor: Factor,
+    /// The code was right for a step already used.
+    replay: bool,
+}
+
+/// Whether the outstanding phone code is the one for `method`, unexpired, with this tag (compared in
+/// constant time).
+fn code_matches(challenge: Option<&PhoneChallenge>, method: MethodId, tag: &Tag, now: UnixTime) -> bool {
+    challenge.is_some_and(|c| c.method == method && now < c.expires_at && bool::from(c.tag.ct_eq(tag)))
 }
 
 fn kind_name(kind: PhoneKind) -> &'static str {

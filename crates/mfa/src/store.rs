@@ -4,8 +4,9 @@ use mfa_app_password::{AppPasswordId, AppPasswordRecord};
 use mfa_policy::UnixTime;
 
 use crate::{
-    Attempt, DeviceId, DeviceRecord, MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber,
-    SealedSecret, SendLimit, StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord,
+    Attempt, AttemptTarget, DeviceId, DeviceRecord, Loaded, MethodId, MethodRecord, PendingEnrollment,
+    PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, StoreError, Tag, ThrottleRule, ThrottleState,
+    UserId, UserRecord, Verdict,
 };
 
 /// Where the service keeps users' MFA state: implemented by [`MemoryStore`](crate::MemoryStore) here and
@@ -18,12 +19,9 @@ use crate::{
 /// conditional `UPDATE ... WHERE ... RETURNING`; on SQLite `BEGIN IMMEDIATE`). The guarantees of the
 /// crate rest on these in particular:
 ///
-/// * [`begin_attempt`](Self::begin_attempt) counts a failure *before* a code is checked, so N racing
-///   guesses cannot slip past the lock;
-/// * [`accept_totp_step`](Self::accept_totp_step), [`consume_phone_challenge`](Self::consume_phone_challenge)
-///   and [`consume_recovery_code`](Self::consume_recovery_code) are compare-and-set or delete-if-present
-///   operations: of two racing requests with the same code exactly one gets `true`/`Some`, and the same
-///   transaction resets the failure count;
+/// * [`attempt`](Self::attempt) runs a whole verification (lock check, the facade's check, consuming
+///   the proof or counting the failure) in one transaction with one commit, so of racing requests
+///   with the same code at most one is accepted, and N racing guesses cannot slip past the lock;
 /// * the `*_capped` inserts count and insert in one step, so racing inserts never pass the cap;
 /// * [`record_phone_send`](Self::record_phone_send) checks and records a send in one step, per user
 ///   and per number.
@@ -92,19 +90,6 @@ pub trait Store: Send + Sync {
     /// Removes all of the user's methods and returns how many there were.
     fn remove_all_methods(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
-    /// Atomic compare-and-set of an authenticator app's last accepted time step: if the method exists,
-    /// is an authenticator app, and has no accepted step or one lower than `step`, stores `step` as
-    /// `last_accepted_step`, **resets the user's failure counter** (failures 0, no lock) in the same
-    /// transaction, and returns `true`. Otherwise changes nothing and returns `false` (a replay).
-    ///
-    /// Of any number of racing calls with the same `step`, exactly one returns `true`.
-    fn accept_totp_step(
-        &self,
-        user: &UserId,
-        method: MethodId,
-        step: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
     /// Replaces an authenticator app's sealed secret (re-encryption under a newer key), keeping
     /// everything else, `last_accepted_step` included. `false` if there is no such app.
     fn update_app_secret(
@@ -137,25 +122,47 @@ pub trait Store: Send + Sync {
         method: MethodId,
     ) -> impl Future<Output = Result<Option<PendingEnrollment>, StoreError>> + Send;
 
-    // ---------------------------------------------------------------- throttling
+    // ---------------------------------------------------------------- verification
 
-    /// Atomically starts a verification attempt, counting it as a failure until a success resets it:
+    /// One verification attempt, in **one transaction with one commit**, holding the user's lock
+    /// throughout:
     ///
-    /// * if the user is locked (`locked_until > now`): returns [`Attempt::Locked`] and counts nothing;
-    /// * otherwise increments `failures`, and if `rule.lock_for(failures)` is `Some(d)` sets
-    ///   `locked_until = now + d`; returns [`Attempt::Counted`] with the new count.
+    /// 1. if the user is locked (`locked_until > now`), returns [`Attempt::Locked`]: nothing is
+    ///    loaded, checked or counted;
+    /// 2. loads the user's record and what `target` names ([`Loaded`]) and calls `check` with it,
+    ///    once; `check` is the facade's pure, synchronous verification (open the sealed secret, run the
+    ///    TOTP window, compare tags) and does no I/O;
+    /// 3. writes its [`Verdict`]: [`Accept`](Verdict::Accept) consumes what [`Consume`](crate::Consume) says and
+    ///    resets the failure count (failures 0, no lock) and returns [`Attempt::Accepted`];
+    ///    [`Reject`](Verdict::Reject) increments `failures`, sets `locked_until = now + d` if
+    ///    `rule.lock_for(failures)` is `Some(d)`, and returns [`Attempt::Rejected`] with the new
+    ///    count; [`Abort`](Verdict::Abort) writes nothing and returns [`Attempt::Aborted`];
+    /// 4. commits, and only then answers.
     ///
-    /// N racing calls on an unlocked user at 0 failures yield the counts 1..=N, each exactly once (until
-    /// a lock stops them).
-    fn begin_attempt(
+    /// So of any number of racing attempts with the same TOTP step, phone code, recovery code or
+    /// pending registration, at most one is accepted, also across processes; N racing rejections of an
+    /// unlocked user at 0 failures yield the counts 1..=N, each exactly once, until the lock stops
+    /// them. [`Consume::TotpStep`](crate::Consume::TotpStep) is still a compare-and-set: a step not above the stored one is not
+    /// accepted (the attempt counts as rejected).
+    ///
+    /// If the returned future is dropped before the commit, the transaction rolls back: nothing is
+    /// counted and nothing consumed. That is safe because no answer reaches the caller either, so a
+    /// dropped attempt teaches an attacker nothing. (A backend that batches commits, such as
+    /// `mfa-sqlx`'s SQLite store, may still commit an attempt whose caller went away once its part of
+    /// the batch is done: counted or consumed, and still unanswered, which is as safe.)
+    fn attempt<F, T>(
         &self,
         user: &UserId,
+        target: AttemptTarget<'_>,
         now: UnixTime,
         rule: &ThrottleRule,
-    ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
+        check: F,
+    ) -> impl Future<Output = Result<Attempt<T>, StoreError>> + Send
+    where
+        F: FnOnce(Loaded<'_>) -> (Verdict, T) + Send,
+        T: Send;
 
-    /// Sets the user's failures to 0 and removes any lock.
-    fn reset_failures(&self, user: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    // ---------------------------------------------------------------- throttling
 
     /// The user's counter (zero and unlocked for an unknown user).
     fn throttle_state(&self, user: &UserId)
@@ -170,17 +177,6 @@ pub trait Store: Send + Sync {
         user: &UserId,
         challenge: PhoneChallenge,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Atomically: if the user has an outstanding phone code whose tag equals `tag` and `now <
-    /// expires_at`, deletes it, **resets the user's failure counter** in the same transaction and
-    /// returns it. Otherwise returns `None`, leaving a live challenge in place (an expired one may be
-    /// deleted). Of racing calls with the right tag, exactly one gets `Some`.
-    fn consume_phone_challenge(
-        &self,
-        user: &UserId,
-        tag: &Tag,
-        now: UnixTime,
-    ) -> impl Future<Output = Result<Option<PhoneChallenge>, StoreError>> + Send;
 
     /// Atomically checks the send limits and records a send: if, within `limit.window` before `now`, the
     /// user was sent fewer than `limit.per_user` codes, `number` fewer than `limit.per_number` codes (all
@@ -203,15 +199,6 @@ pub trait Store: Send + Sync {
         user: &UserId,
         tags: Vec<Tag>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Atomically: if one of the user's recovery codes has this tag, deletes it, **resets the user's
-    /// failure counter** in the same transaction, and returns how many codes are left. Otherwise
-    /// `None`. Of racing calls with the same tag, exactly one gets `Some`.
-    fn consume_recovery_code(
-        &self,
-        user: &UserId,
-        tag: &Tag,
-    ) -> impl Future<Output = Result<Option<usize>, StoreError>> + Send;
 
     /// How many recovery codes the user has left.
     fn recovery_codes_left(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;

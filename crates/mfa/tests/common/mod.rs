@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mfa::{
-    AppPasswordId, AppPasswordRecord, Attempt, Channel, Config, DeliveryError, DeviceId, DeviceRecord, KeyId,
-    KeyRing, ManualClock, MemoryStore, MessageId, MethodId, MethodRecord, Mfa, PendingEnrollment,
-    PhoneChallenge, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, RecordingEventSink,
-    RecordingPhoneDelivery, SealedSecret, SendLimit, Store, StoreError, Tag, TagSecret, ThrottleRule,
-    ThrottleState, UnixTime, UserId, UserRecord, Verified,
+    AppPasswordId, AppPasswordRecord, Attempt, AttemptTarget, Channel, Config, DeliveryError, DeviceId,
+    DeviceRecord, KeyId, KeyRing, Loaded, ManualClock, MemoryStore, MessageId, MethodId, MethodRecord, Mfa,
+    PendingEnrollment, PhoneChallenge, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber,
+    RecordingEventSink, RecordingPhoneDelivery, SealedSecret, SendLimit, Store, StoreError, Tag, TagSecret,
+    ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict, Verified,
 };
 use mfa_app_password::Argon2Params;
 use mfa_enroll::KeyUri;
@@ -358,11 +358,6 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.remove_all_methods(user).await
     }
 
-    async fn accept_totp_step(&self, user: &UserId, method: MethodId, step: u64) -> Result<bool, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.accept_totp_step(user, method, step).await
-    }
-
     async fn update_app_secret(
         &self,
         user: &UserId,
@@ -392,19 +387,20 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.take_pending(user, method).await
     }
 
-    async fn begin_attempt(
+    async fn attempt<F, T>(
         &self,
         user: &UserId,
+        target: AttemptTarget<'_>,
         now: UnixTime,
         rule: &ThrottleRule,
-    ) -> Result<Attempt, StoreError> {
+        check: F,
+    ) -> Result<Attempt<T>, StoreError>
+    where
+        F: FnOnce(Loaded<'_>) -> (Verdict, T) + Send,
+        T: Send,
+    {
         tokio::task::yield_now().await;
-        self.0.begin_attempt(user, now, rule).await
-    }
-
-    async fn reset_failures(&self, user: &UserId) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        self.0.reset_failures(user).await
+        self.0.attempt(user, target, now, rule, check).await
     }
 
     async fn throttle_state(&self, user: &UserId) -> Result<ThrottleState, StoreError> {
@@ -415,16 +411,6 @@ impl<S: Store> Store for YieldingStore<S> {
     async fn put_phone_challenge(&self, user: &UserId, challenge: PhoneChallenge) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
         self.0.put_phone_challenge(user, challenge).await
-    }
-
-    async fn consume_phone_challenge(
-        &self,
-        user: &UserId,
-        tag: &Tag,
-        now: UnixTime,
-    ) -> Result<Option<PhoneChallenge>, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.consume_phone_challenge(user, tag, now).await
     }
 
     async fn record_phone_send(
@@ -441,11 +427,6 @@ impl<S: Store> Store for YieldingStore<S> {
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
         self.0.replace_recovery_codes(user, tags).await
-    }
-
-    async fn consume_recovery_code(&self, user: &UserId, tag: &Tag) -> Result<Option<usize>, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.consume_recovery_code(user, tag).await
     }
 
     async fn recovery_codes_left(&self, user: &UserId) -> Result<usize, StoreError> {
