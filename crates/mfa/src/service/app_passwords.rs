@@ -1,0 +1,140 @@
+//! App passwords for legacy clients: creating, listing, revoking and verifying them.
+
+use mfa_app_password::{AppPasswordId, AppPasswordRecord, IssueOptions};
+use mfa_policy::{Action, DeviceState, Reason, SensitiveAction, SignInContext, UnixTime};
+
+use super::{Mfa, unix_secs};
+use crate::outcome::NewAppPassword;
+use crate::{Error, EventKind, Factor, PhoneDelivery, Store, UserId};
+
+impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
+    /// Creates an app password named `name` (step-up); show its plaintext once. Refused when the
+    /// policy turns app passwords off; at most `app_passwords.max_per_user` per user.
+    ///
+    /// Hashing costs one argon2id evaluation (tens of milliseconds with the defaults) on the calling
+    /// task; in a busy async server consider `tokio::task::spawn_blocking`-friendly settings.
+    pub async fn create_app_password(
+        &self,
+        user: &UserId,
+        name: &str,
+        last_mfa_at: Option<UnixTime>,
+    ) -> Result<NewAppPassword, Error> {
+        if !self.config.policy.config().allow_app_passwords {
+            return Err(Error::NotAllowed(Reason::LegacyClientBlocked));
+        }
+        let now = self.now();
+        let (record, methods) = self.user_and_methods(user).await?;
+        Self::require_a_method(&methods)?;
+        self.step_up(
+            &record,
+            &methods,
+            SensitiveAction::CreateAppPassword,
+            last_mfa_at,
+            now,
+        )?;
+        let existing = self.store.list_app_passwords(user).await?.len();
+        let issued = self
+            .app_passwords
+            .issue(existing, name, IssueOptions::default(), unix_secs(now)?)
+            .map_err(|e| match e {
+                mfa_app_password::Error::TooManyAppPasswords { max } => Error::LimitReached {
+                    what: "app passwords",
+                    max,
+                },
+                other => Error::AppPassword(other),
+            })?;
+        let id = issued.record.id();
+        let max = self.app_passwords.max_per_user();
+        if !self
+            .store
+            .insert_app_password_capped(user, issued.record, max)
+            .await?
+        {
+            return Err(Error::LimitReached {
+                what: "app passwords",
+                max,
+            });
+        }
+        self.emit(user, now, EventKind::AppPasswordCreated { id });
+        Ok(NewAppPassword {
+            id,
+            password: issued.password,
+        })
+    }
+
+    /// The user's app passwords (names, creation and last use; hashes only).
+    pub async fn list_app_passwords(&self, user: &UserId) -> Result<Vec<AppPasswordRecord>, Error> {
+        Ok(self.store.list_app_passwords(user).await?)
+    }
+
+    /// Revokes one app password.
+    pub async fn revoke_app_password(&self, user: &UserId, id: AppPasswordId) -> Result<(), Error> {
+        let now = self.now();
+        if !self.store.delete_app_password(user, id).await? {
+            return Err(Error::NotFound { what: "app password" });
+        }
+        self.emit(user, now, EventKind::AppPasswordRevoked { id });
+        Ok(())
+    }
+
+    /// Verifies an app password typed into a legacy client (IMAP, SMTP, old office apps) instead of
+    /// the account password. Refused with [`Error::NotAllowed`] when the policy denies legacy clients
+    /// (app passwords off, blocked, suspicious activity reported); [`Error::Rejected`] when none
+    /// matches, or the one that matched was revoked while it was being checked. App-password failures
+    /// are not counted toward the MFA lock: a client retrying a stale password would otherwise lock
+    /// the user out of interactive sign-in, and app passwords of 75 random bits (16 letters, the
+    /// default format) need no lock against guessing.
+    pub async fn verify_app_password(
+        &self,
+        user: &UserId,
+        typed: &str,
+        scope: Option<&str>,
+    ) -> Result<AppPasswordId, Error> {
+        if !self.config.policy.config().allow_app_passwords {
+            return Err(Error::NotAllowed(Reason::LegacyClientBlocked));
+        }
+        let now = self.now();
+        let (record, methods) = self.user_and_methods(user).await?;
+        let context = SignInContext::legacy_sign_in(now);
+        let decision = self.config.policy.decide(
+            &record.policy_state(&methods),
+            &DeviceState::default(),
+            &context,
+            now,
+        );
+        if let Some(reason) = decision.reasons.iter().find(|r| r.action() == Action::Deny) {
+            return Err(Error::NotAllowed(*reason));
+        }
+        let mut records = self.store.list_app_passwords(user).await?;
+        if self.config.password_change_revokes_app_passwords
+            && let Some(changed) = record.password_changed_at
+        {
+            // `password_changed` deletes them; should that have failed, they still never verify.
+            records
+                .retain(|r| i64::try_from(r.created_at()).is_ok_and(|created| created >= changed.as_secs()));
+        }
+        let secs = unix_secs(now)?;
+        let Some(found) = self.app_passwords.verify(typed, &records, secs, scope)? else {
+            self.emit(
+                user,
+                now,
+                EventKind::VerificationFailed {
+                    factor: Factor::AppPassword,
+                    failures: None,
+                },
+            );
+            return Err(Error::Rejected);
+        };
+        let mut used = records.into_iter().nth(found.index).ok_or(Error::Rejected)?;
+        used.mark_used(secs);
+        if found.needs_refresh {
+            self.app_passwords.refresh(typed, &mut used)?;
+        }
+        if !self.store.update_app_password(user, used).await? {
+            // Revoked while it was being checked: once revoked, an app password never signs in.
+            return Err(Error::Rejected);
+        }
+        self.emit(user, now, EventKind::AppPasswordUsed { id: found.id });
+        Ok(found.id)
+    }
+}
