@@ -12,6 +12,8 @@ mod rows;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store_impl;
 
+#[cfg(feature = "sqlite")]
+mod group_commit;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]

@@ -1,5 +1,8 @@
+use core::ops::{Deref, DerefMut};
+
 use mfa::StoreError;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::rows::db;
@@ -63,9 +66,9 @@ impl PgStore {
             .map_err(db)
     }
 
-    /// Single-statement writes need no queue here: PostgreSQL row locks order them.
-    async fn write_turn(&self) -> NoQueue {
-        NoQueue
+    /// A single-statement write runs on its own (autocommit): PostgreSQL row locks order them.
+    async fn write_turn(&self) -> Result<Autocommit, StoreError> {
+        Ok(Autocommit(self.pool.acquire().await.map_err(db)?))
     }
 
     /// Locks the number's row until commit, so sends to one number are checked one at a time.
@@ -86,7 +89,28 @@ impl PgStore {
     }
 }
 
-/// What [`PgStore::write_turn`] holds: nothing.
-struct NoQueue;
+/// A pooled connection in autocommit mode: each statement commits by itself, so
+/// [`commit`](Self::commit) has nothing left to do.
+#[derive(Debug)]
+struct Autocommit(PoolConnection<Postgres>);
+
+impl Autocommit {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl Deref for Autocommit {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.0
+    }
+}
+
+impl DerefMut for Autocommit {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
+}
 
 impl_store!(PgStore, Transaction<'static, Postgres>);

@@ -1,17 +1,16 @@
-use core::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mfa::StoreError;
-use sqlx::pool::PoolConnection;
+use sqlx::Connection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Executor, Sqlite};
 
+use crate::group_commit::{SqliteTx, Writer};
 use crate::rows::db;
 use crate::store_impl::impl_store;
 
@@ -22,27 +21,24 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// readers run side by side (WAL).
 const FILE_POOL_CONNECTIONS: u32 = 8;
 
-/// How often `BEGIN IMMEDIATE` is retried when it still finds the database locked after the busy
-/// timeout (many writers in several processes).
-const BEGIN_RETRIES: u32 = 3;
-
 /// Passes of [`SqliteStore::migrate`] after a first one that raced another process.
 const MIGRATE_ATTEMPTS: u32 = 2;
 
 /// A [`Store`](mfa::Store) on SQLite: one database file for a service on one machine (any number of
 /// processes), or an in-memory database for tests and development.
 ///
-/// Every operation that reads before it writes runs in a `BEGIN IMMEDIATE` transaction, which takes
-/// the database's write lock at its start: such operations run one at a time, also across processes
-/// sharing the file, so the facade's guarantees hold. A transaction that fails or whose future is
-/// dropped is rolled back before its connection is used again. Clones share the pool.
+/// Every write runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock at its
+/// start: writes run one at a time, also across processes sharing the file, so the facade's
+/// guarantees hold. Concurrent writes of one store share a transaction and its commit (group
+/// commit), each in its own savepoint; none answers before that commit. An operation that fails or
+/// whose future is dropped is rolled back to its savepoint. Clones share the pool and the writer.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Held by this store's write transactions: they queue here, in order, instead of polling
-    /// SQLite's write lock with the busy handler's sleeps. (Other processes, and other stores on the
-    /// same file, still meet at the write lock itself.)
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// This store's write operations queue here, in order, and share one transaction when they
+    /// come together (group commit), instead of polling SQLite's write lock with the busy handler's
+    /// sleeps. (Other processes, and other stores on the same file, still meet at the write lock.)
+    writer: Arc<Writer>,
     /// For an in-memory database: a connection that keeps it alive while the pool's connection is
     /// closed and reopened (after a cancelled transaction). Never used for queries.
     _keep_alive: Option<Arc<Mutex<SqliteConnection>>>,
@@ -66,8 +62,8 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         Ok(SqliteStore {
+            writer: Writer::new(pool.clone()),
             pool,
-            writer: Arc::default(),
             _keep_alive: None,
         })
     }
@@ -88,8 +84,8 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         let store = SqliteStore {
+            writer: Writer::new(pool.clone()),
             pool,
-            writer: Arc::default(),
             _keep_alive: Some(Arc::new(Mutex::new(keep_alive))),
         };
         store.migrate().await?;
@@ -102,8 +98,8 @@ impl SqliteStore {
     /// closes the connection it was using).
     pub fn from_pool(pool: SqlitePool) -> Self {
         SqliteStore {
+            writer: Writer::new(pool.clone()),
             pool,
-            writer: Arc::default(),
             _keep_alive: None,
         }
     }
@@ -136,100 +132,21 @@ impl SqliteStore {
         }
     }
 
-    /// Takes this store's turn among its writers (see `writer`), for a write outside `begin`.
-    async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.writer.clone().lock_owned().await
+    /// Takes this store's turn among its writers: the operation joins the open write transaction
+    /// or begins one (see [`group_commit`](crate::group_commit)).
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
+        self.writer.begin().await
     }
 
-    /// `BEGIN IMMEDIATE`: waits for the write lock (busy timeout), retried a few times when another
-    /// process holds it longer.
-    async fn begin(&self) -> Result<SqliteTx, StoreError> {
-        let mut retries = 0;
-        loop {
-            let turn = self.writer.clone().lock_owned().await;
-            let mut tx = SqliteTx {
-                conn: self.pool.acquire().await.map_err(db)?,
-                finished: false,
-                _turn: turn,
-            };
-            match tx.execute("BEGIN IMMEDIATE").await {
-                Ok(_) => return Ok(tx),
-                Err(error) => {
-                    // BEGIN failed, so no transaction is open: the connection may go back.
-                    tx.finished = true;
-                    if !(is_busy(&error) && retries < BEGIN_RETRIES) {
-                        return Err(db(error));
-                    }
-                    retries += 1;
-                }
-            }
-        }
+    /// A single-statement write takes its turn like any other (it must not wait for the write
+    /// lock that the store's own open batch holds).
+    async fn write_turn(&self) -> Result<SqliteTx, StoreError> {
+        self.writer.begin().await
     }
 
     /// The write lock of `BEGIN IMMEDIATE` covers the whole database: nothing more to lock.
     async fn lock_number(_tx: &mut SqliteTx, _number: &mfa::PhoneNumber) -> Result<(), StoreError> {
         Ok(())
-    }
-}
-
-/// A `BEGIN IMMEDIATE` transaction on a pooled connection, ended by [`commit`](Self::commit) or
-/// [`rollback`](Self::rollback).
-///
-/// sqlx's own `Transaction` can leave a SQLite transaction open, still holding the write lock, when
-/// the future of `begin_with` is dropped at the wrong moment. This one cannot: dropped unfinished (an
-/// error, or the caller's future dropped mid-way), it closes its connection instead of returning it
-/// to the pool, and SQLite rolls back what a closing connection left open.
-#[derive(Debug)]
-pub(crate) struct SqliteTx {
-    conn: PoolConnection<Sqlite>,
-    finished: bool,
-    /// This store's writer turn, released with the transaction.
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl SqliteTx {
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.conn.execute("COMMIT").await?;
-        self.finished = true;
-        Ok(())
-    }
-
-    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        self.conn.execute("ROLLBACK").await?;
-        self.finished = true;
-        Ok(())
-    }
-}
-
-impl Deref for SqliteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.conn
-    }
-}
-
-impl DerefMut for SqliteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
-    }
-}
-
-impl Drop for SqliteTx {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.conn.close_on_drop();
-        }
-    }
-}
-
-/// SQLITE_BUSY (5) and its extended codes.
-fn is_busy(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(e) => e
-            .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| code & 0xff == 5),
-        _ => false,
     }
 }
 

@@ -342,26 +342,28 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 method: mfa::MethodId,
             ) -> Result<Option<mfa::MethodRecord>, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let row = sqlx::query(
                     "DELETE FROM mfa_methods WHERE user_id = $1 AND method_id = $2 \
                      RETURNING record, last_accepted_step",
                 )
                 .bind(user.as_str())
                 .bind(&method.as_bytes()[..])
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *turn)
                 .await
                 .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 row.as_ref().map($crate::store_impl::method_from_row).transpose()
             }
 
             async fn remove_all_methods(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = $1")
                     .bind(user.as_str())
-                    .execute(&self.pool)
+                    .execute(&mut *turn)
                     .await
                     .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 $crate::rows::affected(done.rows_affected())
             }
 
@@ -447,16 +449,17 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 method: mfa::MethodId,
             ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 use sqlx::Row as _;
                 let row = sqlx::query(
                     "DELETE FROM mfa_pending WHERE user_id = $1 AND method_id = $2 RETURNING record",
                 )
                 .bind(user.as_str())
                 .bind(&method.as_bytes()[..])
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *turn)
                 .await
                 .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 let Some(row) = row else { return Ok(None) };
                 let text: String = row.try_get(0).map_err($crate::rows::db)?;
                 $crate::rows::from_json(&text, "pending enrollment").map(Some)
@@ -720,16 +723,17 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 record: mfa::AppPasswordRecord,
             ) -> Result<bool, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query(
                     "UPDATE mfa_app_passwords SET record = $3 WHERE user_id = $1 AND password_id = $2",
                 )
                 .bind(user.as_str())
                 .bind(&record.id().as_bytes()[..])
                 .bind($crate::rows::to_json(&record)?)
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -738,23 +742,25 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 id: mfa::AppPasswordId,
             ) -> Result<bool, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1 AND password_id = $2")
                     .bind(user.as_str())
                     .bind(&id.as_bytes()[..])
-                    .execute(&self.pool)
+                    .execute(&mut *turn)
                     .await
                     .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn delete_all_app_passwords(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query("DELETE FROM mfa_app_passwords WHERE user_id = $1")
                     .bind(user.as_str())
-                    .execute(&self.pool)
+                    .execute(&mut *turn)
                     .await
                     .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 $crate::rows::affected(done.rows_affected())
             }
 
@@ -799,16 +805,17 @@ macro_rules! impl_store {
                 device: mfa::DeviceId,
                 now: mfa::UnixTime,
             ) -> Result<bool, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query(
                     "UPDATE mfa_devices SET last_used_at = $3 WHERE user_id = $1 AND device_id = $2",
                 )
                 .bind(user.as_str())
                 .bind(&device.as_bytes()[..])
                 .bind(now.as_secs())
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -825,23 +832,25 @@ macro_rules! impl_store {
             }
 
             async fn forget_device(&self, user: &mfa::UserId, device: mfa::DeviceId) -> Result<bool, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1 AND device_id = $2")
                     .bind(user.as_str())
                     .bind(&device.as_bytes()[..])
-                    .execute(&self.pool)
+                    .execute(&mut *turn)
                     .await
                     .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn forget_all_devices(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
-                let _turn = self.write_turn().await;
+                let mut turn = self.write_turn().await?;
                 let done = sqlx::query("DELETE FROM mfa_devices WHERE user_id = $1")
                     .bind(user.as_str())
-                    .execute(&self.pool)
+                    .execute(&mut *turn)
                     .await
                     .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
                 $crate::rows::affected(done.rows_affected())
             }
         }
