@@ -85,12 +85,18 @@ impl Writer {
                 outcome: Some(sender),
             };
         }
+        // The first operation of a transaction needs no savepoint: undoing it is undoing the
+        // transaction. That keeps a lone operation at BEGIN, its statements and COMMIT.
+        let savepoint = batch.members > 0;
         let mut tx = SqliteTx {
             batch: Some(batch),
             writer: Arc::clone(self),
             joined: false,
+            savepoint,
         };
-        tx.execute("SAVEPOINT mfa_op").await.map_err(db)?;
+        if savepoint {
+            tx.execute("SAVEPOINT mfa_op").await.map_err(db)?;
+        }
         tx.joined = true;
         if let Some(batch) = tx.batch.as_mut() {
             batch.members += 1;
@@ -125,19 +131,20 @@ impl Writer {
         self: Arc<Self>,
         mut batch: OwnedMutexGuard<Batch>,
         keep: bool,
-        joined: bool,
+        op: Op,
     ) -> Result<(), String> {
         let Some(conn) = batch.conn.as_mut() else {
             return Err("the write transaction was already closed".to_owned());
         };
-        let ended = match (joined, keep) {
-            (false, _) => Ok(()),
-            (true, true) => conn.execute("RELEASE mfa_op").await.map(drop),
-            (true, false) => match conn.execute("ROLLBACK TO mfa_op").await {
+        let ended = match (op.joined, op.savepoint, keep) {
+            (false, _, _) | (true, false, _) => Ok(()),
+            (true, true, true) => conn.execute("RELEASE mfa_op").await.map(drop),
+            (true, true, false) => match conn.execute("ROLLBACK TO mfa_op").await {
                 Ok(_) => conn.execute("RELEASE mfa_op").await.map(drop),
                 Err(error) => Err(error),
             },
         };
+        let joined = op.joined;
         if let Err(error) = ended {
             // The savepoint's state is unknown: nothing of this batch may commit.
             Self::abandon(&mut batch, &error.to_string());
@@ -148,7 +155,9 @@ impl Writer {
         }
         let waits_for_commit = joined && keep;
         let mut outcome = batch.outcome.as_ref().map(watch::Sender::subscribe);
-        if self.queued.load(Ordering::SeqCst) > 0 && batch.members < MAX_BATCH {
+        // Undoing the first operation (it has no savepoint) is rolling back the transaction.
+        let undo_all = joined && !keep && !op.savepoint;
+        if !undo_all && self.queued.load(Ordering::SeqCst) > 0 && batch.members < MAX_BATCH {
             // Someone is queued: they continue this transaction, and the last one commits it.
             drop(batch);
             return match (waits_for_commit, outcome.as_mut()) {
@@ -263,8 +272,17 @@ pub(crate) struct SqliteTx {
     /// This store's writer turn, with the open transaction; taken when the operation ends.
     batch: Option<OwnedMutexGuard<Batch>>,
     writer: Arc<Writer>,
-    /// The savepoint was opened and counted as a member.
+    /// Counted as a member of the batch.
     joined: bool,
+    /// Inside its own savepoint (every member but the transaction's first).
+    savepoint: bool,
+}
+
+/// How far an operation got into its batch.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    joined: bool,
+    savepoint: bool,
 }
 
 impl SqliteTx {
@@ -284,13 +302,20 @@ impl SqliteTx {
             return Ok(());
         };
         // On a task of its own: the batch ends properly even if this future is dropped.
-        let end = tokio::spawn(Arc::clone(&self.writer).end(batch, keep, self.joined));
+        let end = tokio::spawn(Arc::clone(&self.writer).end(batch, keep, self.op()));
         match end.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(sqlx::Error::Protocol(message)),
             Err(join) => Err(sqlx::Error::Protocol(format!(
                 "the end of a write failed: {join}"
             ))),
+        }
+    }
+
+    fn op(&self) -> Op {
+        Op {
+            joined: self.joined,
+            savepoint: self.savepoint,
         }
     }
 
@@ -327,7 +352,7 @@ impl Drop for SqliteTx {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(Arc::clone(&self.writer).end(batch, false, self.joined));
+                runtime.spawn(Arc::clone(&self.writer).end(batch, false, self.op()));
             }
             // No runtime to finish on (the program is ending): give the batch up.
             Err(_) => Writer::abandon(&mut batch, "an operation was dropped outside the runtime"),

@@ -21,6 +21,10 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// The user's row, locked until commit (a concurrent writer of it waits, then reads the latest).
+    const SELECT_USER_LOCKED: &str =
+        "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1 FOR UPDATE";
+
     /// Connects a pool (up to 10 connections) to `url`, e.g.
     /// `postgres://mfa@db.internal:5432/app`. Does not create the tables: call
     /// [`migrate`](Self::migrate). For TLS, pool sizes or a schema of your own, build a pool yourself

@@ -45,6 +45,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The user's row: `BEGIN IMMEDIATE` holds the whole database's write lock already.
+    const SELECT_USER_LOCKED: &str =
+        "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1";
+
     /// Opens (and creates if missing) the database file at `path`, in WAL mode with a busy timeout of
     /// [`SQLITE_BUSY_TIMEOUT`], foreign keys on and `synchronous = FULL` (a committed step or
     /// counter survives a power loss). Does not create the tables: call [`migrate`](Self::migrate).

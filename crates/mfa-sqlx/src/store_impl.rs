@@ -4,17 +4,21 @@
 //! provides `begin()` (PostgreSQL: `BEGIN`; SQLite: `BEGIN IMMEDIATE`, which takes the database's
 //! write lock at once) and `lock_number()` (PostgreSQL locks a row per phone number; under SQLite the
 //! write lock already serialises everything). Every operation that reads before it writes, or writes
-//! two tables, runs in a transaction that first upserts the user's row ([`LOCK_USER`]): on PostgreSQL
-//! the upsert locks that row until commit, so a user's read-modify-write operations run one at a time
+//! two tables, runs in a transaction that first locks the user's row (`SELECT ... FOR UPDATE` on
+//! PostgreSQL, a plain read under SQLite's write lock; the row is inserted if missing, and the
+//! inserting transaction holds its lock): so a user's read-modify-write operations run one at a time
 //! across all instances, and since the user's row is always the first lock taken, two of them cannot
-//! deadlock. Operations that are a single statement on one table run on their own.
+//! deadlock. Reading first writes nothing for a known user, which a verification's single commit
+//! does not need to pay for. Operations that are a single statement on one table run on their own.
 
-/// Creates the user's row if missing and locks it (PostgreSQL: a row lock until commit; the `DO
-/// UPDATE` form, unlike `DO NOTHING` + `SELECT ... FOR UPDATE`, also holds when a concurrent
-/// `delete_user` removes the row meanwhile), returning its counters.
-pub(crate) const LOCK_USER: &str = "INSERT INTO mfa_users (user_id) VALUES ($1) \
-     ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id \
-     RETURNING record, failures, locked_until";
+/// Creates the user's row if missing (the inserting transaction holds its lock until commit) and
+/// returns its counters; nothing when another transaction created it first.
+pub(crate) const INSERT_USER: &str = "INSERT INTO mfa_users (user_id) VALUES ($1) \
+     ON CONFLICT (user_id) DO NOTHING RETURNING record, failures, locked_until";
+
+/// Rounds of "read, else insert" before [`lock_user`] gives up: a row that vanishes again and again
+/// means a `delete_user` storm.
+pub(crate) const LOCK_USER_ROUNDS: u32 = 3;
 
 pub(crate) const RESET_FAILURES: &str =
     "UPDATE mfa_users SET failures = 0, locked_until = NULL WHERE user_id = $1";
@@ -22,24 +26,40 @@ pub(crate) const RESET_FAILURES: &str =
 macro_rules! impl_store {
     ($store:ty, $tx:ty) => {
         impl $store {
-            /// Begins a write transaction and locks the user's row.
+            /// Begins a write transaction and locks the user's row, creating it if missing. A row
+            /// that a concurrent `delete_user` removes while this waits for its lock reads as missing
+            /// and is created again.
             async fn lock_user(
                 &self,
                 user: &mfa::UserId,
             ) -> Result<($tx, $crate::rows::UserRow), mfa::StoreError> {
                 use sqlx::Row as _;
                 let mut tx = self.begin().await?;
-                let row = sqlx::query($crate::store_impl::LOCK_USER)
-                    .bind(user.as_str())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::rows::db)?;
-                let row = $crate::rows::UserRow {
-                    record: row.try_get(0).map_err($crate::rows::db)?,
-                    failures: row.try_get(1).map_err($crate::rows::db)?,
-                    locked_until: row.try_get(2).map_err($crate::rows::db)?,
-                };
-                Ok((tx, row))
+                for _ in 0..$crate::store_impl::LOCK_USER_ROUNDS {
+                    let mut row = sqlx::query(Self::SELECT_USER_LOCKED)
+                        .bind(user.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                    if row.is_none() {
+                        row = sqlx::query($crate::store_impl::INSERT_USER)
+                            .bind(user.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err($crate::rows::db)?;
+                    }
+                    if let Some(row) = row {
+                        let row = $crate::rows::UserRow {
+                            record: row.try_get(0).map_err($crate::rows::db)?,
+                            failures: row.try_get(1).map_err($crate::rows::db)?,
+                            locked_until: row.try_get(2).map_err($crate::rows::db)?,
+                        };
+                        return Ok((tx, row));
+                    }
+                }
+                Err(mfa::StoreError::backend(std::io::Error::other(
+                    "the user's row was deleted again and again while this operation waited for it",
+                )))
             }
 
             /// Reads what an attempt's target names, in the attempt's transaction.
