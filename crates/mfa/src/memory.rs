@@ -25,9 +25,11 @@ struct UserData {
     devices: Vec<DeviceRecord>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 struct State {
-    users: HashMap<UserId, UserData>,
+    /// Each user's data behind a lock of its own: one user's operations (a verification's check
+    /// included) do not hold up another's.
+    users: HashMap<UserId, Arc<Mutex<UserData>>>,
     // Keyed by `PhoneNumber`, whose `Debug` masks all but two digits: the store's `Debug` shows no
     // full number.
     number_sends: HashMap<PhoneNumber, Vec<UnixTime>>,
@@ -36,8 +38,10 @@ struct State {
 /// A [`Store`] in memory: for tests, development and small single-process programs. Everything is lost
 /// when the process ends.
 ///
-/// One mutex guards all data and is never held across an `.await`, so every method is atomic and the
-/// whole conformance suite, races included, passes. Clones share the same data.
+/// Each user's data has a mutex of its own (a verification's check runs under it, so one user's
+/// attempts take turns while other users' run in parallel), the map of users and the per-number send
+/// counts one more; none is held across an `.await`, so every method is atomic and the whole
+/// conformance suite, races included, passes. Clones share the same data.
 ///
 /// ```
 /// use mfa::{MemoryStore, Store, UserId};
@@ -62,20 +66,20 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave a half-done operation visible: every operation
-        // mutates only after its checks. So a poisoned lock is safe to take over.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        locked(&self.state)
     }
 
+    /// The user's data, created if missing. The map's lock is held only to find it, and no one who
+    /// holds a user's lock asks for the map's (the order is always map, then user): no deadlock.
     fn with_user<T>(&self, user: &UserId, f: impl FnOnce(&mut UserData) -> T) -> T {
-        let mut state = self.lock();
-        f(state.users.entry(user.clone()).or_default())
+        let cell = Arc::clone(self.lock().users.entry(user.clone()).or_default());
+        f(&mut locked(&cell))
     }
 
     fn read_user<T>(&self, user: &UserId, f: impl FnOnce(&UserData) -> T) -> T {
-        let state = self.lock();
-        match state.users.get(user) {
-            Some(data) => f(data),
+        let cell = self.lock().users.get(user).cloned();
+        match cell {
+            Some(cell) => f(&locked(&cell)),
             None => f(&UserData::default()),
         }
     }
@@ -83,7 +87,25 @@ impl MemoryStore {
     /// Everything the store holds, as JSON: what a database would hold. For tests (for example, to
     /// check that no plaintext secret is in it) and debugging.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(&*self.lock()).unwrap_or(serde_json::Value::Null)
+        #[derive(Serialize)]
+        struct Snapshot<'a> {
+            users: HashMap<&'a UserId, serde_json::Value>,
+            number_sends: &'a HashMap<PhoneNumber, Vec<UnixTime>>,
+        }
+        let state = self.lock();
+        let users = state
+            .users
+            .iter()
+            .map(|(id, cell)| {
+                let data = serde_json::to_value(&*locked(cell)).unwrap_or(serde_json::Value::Null);
+                (id, data)
+            })
+            .collect();
+        let snapshot = Snapshot {
+            users,
+            number_sends: &state.number_sends,
+        };
+        serde_json::to_value(&snapshot).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -175,6 +197,12 @@ impl UserData {
         }
         found
     }
+}
+
+/// A poisoned lock is safe to take over: every operation mutates only after its checks, so a panic
+/// while holding one cannot leave a half-done operation visible.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn reset(throttle: &mut ThrottleState) {
@@ -346,13 +374,16 @@ impl Store for MemoryStore {
         now: UnixTime,
         limit: &SendLimit,
     ) -> Result<bool, StoreError> {
+        // The map's lock, then the user's: the per-number counts and the user's are checked and
+        // recorded together.
         let mut state = self.lock();
+        let cell = Arc::clone(state.users.entry(user.clone()).or_default());
+        let mut user_data = locked(&cell);
         let window_start = now.saturating_sub(limit.window);
         let recent = |sends: &mut Vec<UnixTime>| {
             sends.retain(|at| *at > window_start);
             sends.len()
         };
-        let user_data = state.users.entry(user.clone()).or_default();
         let user_count = recent(&mut user_data.sends);
         let too_soon = user_data
             .sends
@@ -367,7 +398,7 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         number_sends.push(now);
-        state.users.entry(user.clone()).or_default().sends.push(now);
+        user_data.sends.push(now);
         Ok(true)
     }
 
