@@ -56,7 +56,7 @@ macro_rules! ensure {
 // One module per Store contract, holding its check and its race; re-exported below, so the paths
 // `mfa::conformance::<check>` stay as they are.
 mod app_passwords;
-mod attempts;
+mod attempt;
 mod devices;
 mod methods;
 mod pending;
@@ -64,7 +64,7 @@ mod phone_sends;
 mod users;
 
 pub use app_passwords::{app_password_cap_race, app_passwords};
-pub use attempts::{
+pub use attempt::{
     pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges, recovery_code_race,
     recovery_codes, throttle, throttle_race, totp_step_race, totp_steps,
 };
