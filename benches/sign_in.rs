@@ -2,7 +2,7 @@
 //! `mfa_otp` verify, in one run.
 //!
 //! `Mfa::verify` with a correct code: load the user and methods, count the attempt (throttle), open the
-//! XChaCha20-Poly1305 sealed secret, key HMAC-SHA-1, verify the window, compare-and-set the accepted step
+//! AES-256-GCM-SIV sealed secret, key HMAC-SHA-1, verify the window, compare-and-set the accepted step
 //! (which resets the failure count) and emit `VerificationSucceeded` to a sink. The sink is a counting
 //! one (one relaxed atomic add per event), so the event is built and delivered but not serialised.
 //!

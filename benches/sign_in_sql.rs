@@ -8,10 +8,19 @@
 //! line (a task-local clock moved two periods per call), so every call presents a fresh step and none
 //! is refused as a replay; computing the code (well under a microsecond) is inside the timed loop.
 //!
+//! Beside each, at the same concurrency and through the store's own pool (`.pool()`), the same run
+//! measures the floor: the bare durable write transaction a store cannot go below, on a scratch table
+//! of its own (`mfa_bench_floor`, one row per task). SQLite: `BEGIN IMMEDIATE`, update the task's
+//! counter, commit. PostgreSQL: `BEGIN ISOLATION LEVEL READ COMMITTED`, an upsert that locks the
+//! task's row and updates its counter, commit. A verification makes two write transactions, so
+//! verifications/s ÷ floor/s near 0.5 means the store adds little beyond its commits.
+//!
 //! PostgreSQL runs when `MFA_TEST_POSTGRES_URL` is set (a schema of its own, dropped at the end);
 //! otherwise the benchmark says so and measures SQLite only.
 //!
-//! `cargo bench --bench sign_in_sql -- --warm-up-time 1 --measurement-time 5`
+//! `cargo bench --bench sign_in_sql -- --warm-up-time 1 --measurement-time 5` prints criterion's
+//! figures, then per store and task count: verifications/s, floor transactions/s and their ratio, and
+//! for SQLite with 16 tasks the ratio to the single-writer (1 task) floor.
 
 #![allow(clippy::expect_used, clippy::panic)] // A benchmark with a broken setup should stop loudly.
 
@@ -24,9 +33,11 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
 use mfa::{Config, KeyId, KeyRing, MethodId, Mfa, RecordingPhoneDelivery, Store, TagSecret, UserId};
 use mfa_enroll::KeyUri;
 use mfa_otp::Totp;
-use mfa_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use mfa_sqlx::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use mfa_sqlx::sqlx::sqlite::SqlitePool;
 use mfa_sqlx::{PgStore, SqliteStore};
 
+mod support;
 #[path = "support/task_clock.rs"]
 mod task_clock;
 
@@ -36,6 +47,10 @@ const START: i64 = 1_700_000_000;
 /// Two periods per call: see benches/sign_in.rs (a code equal to the next step's stays fresh).
 const STRIDE: i64 = 60;
 const TASK_COUNTS: [usize; 2] = [1, 16];
+const GROUP: &str = "sign_in_sql";
+/// The labels of the stores, as in the benchmark names.
+const SQLITE: &str = "sqlite_file";
+const POSTGRES: &str = "postgres";
 
 /// One user with a registered authenticator app, and where its time line stands.
 struct Signer {
@@ -107,14 +122,106 @@ async fn sign_in<S: Store>(mfa: &Mfa<S, RecordingPhoneDelivery>, signer: &mut Si
     }
 }
 
+/// The floor: one durable write transaction on the task's own row of a scratch table, through the
+/// store's pool.
+#[derive(Debug, Clone)]
+enum Floor {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Floor {
+    /// Creates the scratch table with rows `0..rows`, counters at zero.
+    async fn create(&self, rows: usize) {
+        let create = "CREATE TABLE IF NOT EXISTS mfa_bench_floor (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)";
+        let insert = "INSERT INTO mfa_bench_floor (id, n) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING";
+        match self {
+            Floor::Sqlite(pool) => {
+                mfa_sqlx::sqlx::query(create)
+                    .execute(pool)
+                    .await
+                    .expect("create floor table");
+                for id in 0..rows {
+                    mfa_sqlx::sqlx::query(insert)
+                        .bind(id as i64)
+                        .execute(pool)
+                        .await
+                        .expect("floor row");
+                }
+            }
+            Floor::Postgres(pool) => {
+                mfa_sqlx::sqlx::query(create)
+                    .execute(pool)
+                    .await
+                    .expect("create floor table");
+                for id in 0..rows {
+                    mfa_sqlx::sqlx::query(insert)
+                        .bind(id as i64)
+                        .execute(pool)
+                        .await
+                        .expect("floor row");
+                }
+            }
+        }
+    }
+
+    /// One floor transaction on row `id`.
+    async fn once(&self, id: i64) {
+        let updated = match self {
+            Floor::Sqlite(pool) => {
+                // The write lock of the whole database, as the store's transactions take it.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+                let done = mfa_sqlx::sqlx::query("UPDATE mfa_bench_floor SET n = n + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("update");
+                tx.commit().await.expect("commit");
+                done.rows_affected()
+            }
+            Floor::Postgres(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await
+                    .expect("begin");
+                // Locks the row and updates it in one statement, as the store locks a user's row.
+                let done = mfa_sqlx::sqlx::query(
+                    "INSERT INTO mfa_bench_floor (id, n) VALUES ($1, 1) \
+                     ON CONFLICT (id) DO UPDATE SET n = mfa_bench_floor.n + 1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .expect("upsert");
+                tx.commit().await.expect("commit");
+                done.rows_affected()
+            }
+        };
+        assert_eq!(updated, 1, "one floor row per transaction");
+    }
+
+    /// The sum of the counters: every floor transaction that committed.
+    async fn total(&self) -> i64 {
+        let sum = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM mfa_bench_floor";
+        match self {
+            Floor::Sqlite(pool) => mfa_sqlx::sqlx::query_scalar(sum).fetch_one(pool).await,
+            Floor::Postgres(pool) => mfa_sqlx::sqlx::query_scalar(sum).fetch_one(pool).await,
+        }
+        .expect("floor total")
+    }
+}
+
 fn bench_store<S: Store + 'static>(
     c: &mut Criterion,
     runtime: &tokio::runtime::Runtime,
     label: &str,
     store: S,
+    floor: Floor,
 ) {
     let mfa = service(store);
-    let mut group = c.benchmark_group("sign_in_sql");
+    runtime.block_on(floor.create(TASK_COUNTS.into_iter().max().unwrap_or(1)));
+    let mut floor_calls = 0i64;
+    let mut group = c.benchmark_group(GROUP);
     group
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
@@ -155,8 +262,39 @@ fn bench_store<S: Store + 'static>(
                 })
             });
         });
+        // The floor at the same concurrency, each task on its own row.
+        group.bench_function(format!("{label}_{tasks}_tasks_floor"), |b| {
+            b.iter_custom(|iters| {
+                let per_task = iters.div_ceil(tasks as u64);
+                floor_calls += (per_task * tasks as u64) as i64;
+                runtime.block_on(async {
+                    let started = Instant::now();
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|task| {
+                            let floor = floor.clone();
+                            tokio::spawn(async move {
+                                for _ in 0..per_task {
+                                    floor.once(task as i64).await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for handle in handles {
+                        handle.await.expect("floor task");
+                    }
+                    started
+                        .elapsed()
+                        .mul_f64(iters as f64 / (per_task * tasks as u64) as f64)
+                })
+            });
+        });
     }
     group.finish();
+    assert_eq!(
+        runtime.block_on(floor.total()),
+        floor_calls,
+        "every floor transaction committed once"
+    );
 }
 
 fn benches(c: &mut Criterion) {
@@ -174,7 +312,8 @@ fn benches(c: &mut Criterion) {
         store.migrate().await.expect("migrate");
         store
     });
-    bench_store(c, &runtime, "sqlite_file", sqlite);
+    let floor = Floor::Sqlite(sqlite.pool().clone());
+    bench_store(c, &runtime, SQLITE, sqlite, floor);
 
     let Ok(url) = std::env::var("MFA_TEST_POSTGRES_URL") else {
         println!("note: MFA_TEST_POSTGRES_URL is not set; PostgreSQL not measured");
@@ -205,7 +344,8 @@ fn benches(c: &mut Criterion) {
         store.migrate().await.expect("migrate");
         store
     });
-    bench_store(c, &runtime, "postgres", postgres.clone());
+    let floor = Floor::Postgres(postgres.pool().clone());
+    bench_store(c, &runtime, POSTGRES, postgres.clone(), floor);
     runtime.block_on(async {
         postgres.pool().close().await;
         mfa_sqlx::sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
@@ -215,9 +355,56 @@ fn benches(c: &mut Criterion) {
     });
 }
 
+/// Per second, from criterion's median time per call of this run.
+fn per_second(name: &str) -> Option<f64> {
+    support::median_ns(GROUP, name)
+        .filter(|m| *m > 0.0)
+        .map(|m| 1e9 / m)
+}
+
+fn report() {
+    let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
+        (Some(n), Some(d)) if d > 0.0 => format!("{:.2}", n / d),
+        _ => "n/a".to_owned(),
+    };
+    let rate = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.0}"));
+    println!("\nper second (criterion's medians); a verification makes two write transactions:");
+    println!(
+        "  {:<12} {:>5} {:>15} {:>10} {:>16}",
+        "store", "tasks", "verifications/s", "floor/s", "verif. / floor"
+    );
+    for label in [SQLITE, POSTGRES] {
+        for tasks in TASK_COUNTS {
+            let verify = per_second(&format!("{label}_{tasks}_tasks"));
+            let floor = per_second(&format!("{label}_{tasks}_tasks_floor"));
+            if verify.is_none() && floor.is_none() {
+                continue;
+            }
+            println!(
+                "  {label:<12} {tasks:>5} {:>15} {:>10} {:>16}",
+                rate(verify),
+                rate(floor),
+                ratio(verify, floor)
+            );
+        }
+    }
+    let [one, many] = TASK_COUNTS;
+    let single_writer = per_second(&format!("{SQLITE}_{one}_tasks_floor"));
+    println!(
+        "  {SQLITE}, {many} tasks: verifications/s / single-writer ({one} task) floor/s = {}; \
+         floor/s {many} tasks / {one} task = {}",
+        ratio(per_second(&format!("{SQLITE}_{many}_tasks")), single_writer),
+        ratio(per_second(&format!("{SQLITE}_{many}_tasks_floor")), single_writer),
+    );
+}
+
 criterion_group!(sign_in_sql, benches);
 
 fn main() {
     sign_in_sql();
     Criterion::default().configure_from_args().final_summary();
+    // In `cargo test --benches` mode nothing is measured, so there is nothing to report.
+    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+        report();
+    }
 }

@@ -368,7 +368,13 @@ async fn damaged_or_misplaced_ciphertext_is_a_typed_error() {
     let bytes = original.as_bytes().to_vec();
 
     let mut damaged: Vec<(&str, SealedSecret)> = Vec::new();
-    for (what, index) in [("nonce", 0), ("ciphertext", 30), ("tag", bytes.len() - 1)] {
+    let format = [
+        ("format byte", 0),
+        ("nonce", 1),
+        ("ciphertext", 20),
+        ("tag", bytes.len() - 1),
+    ];
+    for (what, index) in format {
         let mut flipped = bytes.clone();
         flipped[index] ^= 0x01;
         damaged.push((what, SealedSecret::from_parts(KeyId(1), flipped)));
@@ -426,6 +432,120 @@ async fn damaged_or_misplaced_ciphertext_is_a_typed_error() {
     h.verify_next(&alice, app, &totp).await;
 }
 
+/// `plain` sealed for (`user`, `method`) under `key` (id `key_id`) the way the first format did:
+/// XChaCha20-Poly1305, 24-byte nonce ‖ ciphertext ‖ tag, no format byte.
+fn sealed_in_first_format(
+    key: &[u8; 32],
+    key_id: KeyId,
+    user: &UserId,
+    method: MethodId,
+    plain: &[u8],
+    nonce: [u8; 24],
+) -> SealedSecret {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut aad = b"mfa/totp-secret/v1\0".to_vec();
+    aad.extend_from_slice(&key_id.0.to_be_bytes());
+    aad.extend_from_slice(method.as_bytes());
+    aad.extend_from_slice(user.as_str().as_bytes());
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
+    let ciphertext = cipher
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: plain,
+                aad: &aad,
+            },
+        )
+        .unwrap();
+    let mut bytes = nonce.to_vec();
+    bytes.extend_from_slice(&ciphertext);
+    SealedSecret::from_parts(key_id, bytes)
+}
+
+/// Registers an app and returns its id, its TOTP and the plaintext secret.
+async fn enroll_app_with_secret(h: &Harness, user: &UserId) -> (MethodId, mfa_otp::Totp, Vec<u8>) {
+    let enrollment = h
+        .mfa
+        .begin_app_enrollment(user, "alice@example.com", "Phone", None)
+        .await
+        .unwrap();
+    let key = KeyUri::parse(enrollment.uri().as_str()).unwrap();
+    let plain = key.secret().expose_bytes().to_vec();
+    let totp = key.to_totp().unwrap();
+    h.mfa
+        .confirm_app_enrollment(user, enrollment.method(), &h.code(&totp))
+        .await
+        .unwrap();
+    (enrollment.method(), totp, plain)
+}
+
+#[tokio::test]
+async fn a_secret_sealed_in_the_first_format_opens_and_is_resealed_in_the_current_one() {
+    let h = harness();
+    let alice = user("alice");
+    let (app, totp, plain) = enroll_app_with_secret(&h, &alice).await;
+    let old = sealed_in_first_format(&KEY_1, KeyId(1), &alice, app, &plain, [0x24; 24]);
+    assert!(h.store.update_app_secret(&alice, app, old.clone()).await.unwrap());
+
+    // A wrong code opens it but reseals nothing.
+    h.advance(30);
+    assert!(matches!(
+        h.mfa.verify(&alice, app, &h.wrong_code(&totp)).await,
+        Err(Error::Rejected)
+    ));
+    assert_eq!(sealed(&h.store, &alice).await[0].1, old);
+    // A right code opens it and reseals it in the current format, under the same key.
+    h.verify_next(&alice, app, &totp).await;
+    let new = sealed(&h.store, &alice).await[0].1.clone();
+    assert_eq!(new.key_id(), KeyId(1));
+    assert_eq!(new.as_bytes()[0], 0x01);
+    assert_eq!(new.as_bytes().len(), 1 + 12 + plain.len() + 16);
+    h.verify_next(&alice, app, &totp).await;
+    assert_eq!(
+        sealed(&h.store, &alice).await[0].1,
+        new,
+        "current: not resealed again"
+    );
+
+    // `reencrypt_user` upgrades one too, and then has nothing left to do.
+    let bob = user("bob");
+    let (bobs_app, bobs_totp, bobs_plain) = enroll_app_with_secret(&h, &bob).await;
+    let old = sealed_in_first_format(&KEY_1, KeyId(1), &bob, bobs_app, &bobs_plain, [0x42; 24]);
+    assert!(h.store.update_app_secret(&bob, bobs_app, old).await.unwrap());
+    assert_eq!(h.mfa.reencrypt_user(&bob).await.unwrap(), 1);
+    let upgraded = sealed(&h.store, &bob).await[0].1.clone();
+    assert_eq!(upgraded.as_bytes()[0], 0x01);
+    assert_eq!(upgraded.as_bytes().len(), 1 + 12 + bobs_plain.len() + 16);
+    assert_eq!(h.mfa.reencrypt_user(&bob).await.unwrap(), 0);
+    h.verify_next(&bob, bobs_app, &bobs_totp).await;
+}
+
+#[tokio::test]
+async fn an_old_secret_that_begins_with_the_format_byte_opens_and_a_rotation_upgrades_it() {
+    // 1 in 256 secrets of the first format begin with the format byte by chance. They open (the
+    // current format's tag check fails, the first format's passes), but cannot be told from current
+    // ones without opening, so only a key rotation is sure to reseal them.
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
+    let h = service(&store, &clock, ring_1());
+    let alice = user("alice");
+    let (app, totp, plain) = enroll_app_with_secret(&h, &alice).await;
+    let mut nonce = [0x24; 24];
+    nonce[0] = 0x01;
+    let old = sealed_in_first_format(&KEY_1, KeyId(1), &alice, app, &plain, nonce);
+    assert!(h.store.update_app_secret(&alice, app, old.clone()).await.unwrap());
+    h.verify_next(&alice, app, &totp).await;
+    assert_eq!(sealed(&store, &alice).await[0].1, old);
+    assert_eq!(h.mfa.reencrypt_user(&alice).await.unwrap(), 0);
+
+    let rotated = service(&store, &clock, ring_2_over_1());
+    assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 1);
+    let new = sealed(&store, &alice).await[0].1.clone();
+    assert_eq!(new.key_id(), KeyId(2));
+    assert_eq!(new.as_bytes().len(), 1 + 12 + plain.len() + 16);
+    rotated.verify_next(&alice, app, &totp).await;
+}
+
 #[tokio::test]
 async fn a_pending_registration_is_sealed_for_its_user_and_method() {
     let h = harness();
@@ -442,8 +562,9 @@ async fn a_pending_registration_is_sealed_for_its_user_and_method() {
             assert_eq!(secret.key_id(), KeyId(1));
             let key = KeyUri::parse(enrollment.uri().as_str()).unwrap();
             let plain = key.secret().expose_bytes();
-            // 24-byte nonce, the ciphertext, a 16-byte tag; the plaintext is not in it.
-            assert_eq!(secret.as_bytes().len(), 24 + plain.len() + 16);
+            // The format byte, a 12-byte nonce, the ciphertext, a 16-byte tag; the plaintext is not in it.
+            assert_eq!(secret.as_bytes()[0], 0x01);
+            assert_eq!(secret.as_bytes().len(), 1 + 12 + plain.len() + 16);
             assert!(!secret.as_bytes().windows(plain.len()).any(|w| w == plain));
             assert_eq!(
                 format!("{secret:?}"),
