@@ -138,11 +138,10 @@ impl fmt::Debug for SealedSecret {
 /// open: a secret whose first byte is not the format byte is opened in that format, and one whose first
 /// byte is (so does 1 in 256 of the old ones, whose first byte is random) is tried as AES-256-GCM-SIV
 /// and then as XChaCha20-Poly1305. AEAD authentication makes this trial unambiguous: a ciphertext opens
-/// under at most one of the two (a false open needs a forged 128-bit tag). Old-format secrets are not
-/// current (see [`Mfa::reencrypt_user`](crate::Mfa::reencrypt_user)), so they are re-sealed in the new
-/// format on their next successful verification. Telling the formats apart without opening can only use
-/// the first byte, so the 1 in 256 old secrets that begin with it count as current until the next key
-/// rotation re-seals them; they keep opening meanwhile.
+/// under at most one of the two (a false open needs a forged 128-bit tag). Opening tells which format a
+/// secret was in, so old-format secrets, the 1 in 256 that begin with the format byte included, are
+/// re-sealed in the new format on their next successful verification, or by
+/// [`Mfa::reencrypt_user`](crate::Mfa::reencrypt_user).
 ///
 /// ```
 /// use mfa::{KeyId, KeyRing};
@@ -200,13 +199,6 @@ impl KeyRing {
         self.current
     }
 
-    /// Whether `sealed` is under the current key and in the current format, so re-sealing it would
-    /// change nothing. A secret in the first format (no format byte) is not current, except the 1 in
-    /// 256 whose random first byte equals the format byte (see [`KeyRing`]).
-    pub(crate) fn is_current(&self, sealed: &SealedSecret) -> bool {
-        sealed.key_id == self.current && sealed.looks_current()
-    }
-
     fn key(&self, id: KeyId) -> Option<&Ciphers> {
         self.keys.iter().find(|(known, _)| *known == id).map(|(_, c)| c)
     }
@@ -256,22 +248,33 @@ impl KeyRing {
         user: &UserId,
         method: MethodId,
         sealed: &SealedSecret,
-    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+    ) -> Result<Opened, Error> {
         let ciphers = self
             .key(sealed.key_id)
             .ok_or(Error::UnknownKey { id: sealed.key_id })?;
         let bytes = &sealed.bytes;
         if sealed.looks_current() {
             let aad = associated_data(Some(FORMAT_AES256_GCM_SIV), user, method, sealed.key_id);
-            let opened = open_with(&ciphers.seal, &bytes[FORMAT_BYTES..], NONCE_BYTES, &aad);
-            if opened.is_ok() {
-                return opened;
+            if let Ok(plaintext) = open_with(&ciphers.seal, &bytes[FORMAT_BYTES..], NONCE_BYTES, &aad) {
+                let current = sealed.key_id == self.current;
+                return Ok(Opened { plaintext, current });
             }
             // Else the first format, whose random first byte may equal the format byte.
         }
         let aad = associated_data(None, user, method, sealed.key_id);
-        open_with(&ciphers.legacy, bytes, LEGACY_NONCE_BYTES, &aad)
+        let plaintext = open_with(&ciphers.legacy, bytes, LEGACY_NONCE_BYTES, &aad)?;
+        Ok(Opened {
+            plaintext,
+            current: false,
+        })
     }
+}
+
+/// A secret [`KeyRing::open`] opened, and whether it was sealed the way the ring seals now (the current
+/// format under the current key): one that was not is sealed again when it is next used.
+pub(crate) struct Opened {
+    pub(crate) plaintext: Zeroizing<Vec<u8>>,
+    pub(crate) current: bool,
 }
 
 impl fmt::Debug for KeyRing {
@@ -565,15 +568,21 @@ mod tests {
             LEGACY_NONCE_BYTES + plain.len() + TAG_BYTES
         );
         assert_ne!(legacy.as_bytes()[0], FORMAT_AES256_GCM_SIV);
-        assert_eq!(&ring.open(&user, method, &legacy).unwrap()[..], &plain[..]);
-        assert!(!ring.is_current(&legacy));
+        assert_eq!(
+            &ring.open(&user, method, &legacy).unwrap().plaintext[..],
+            &plain[..]
+        );
+        assert!(!ring.open(&user, method, &legacy).unwrap().current);
         // Under a previous key of a rotated ring too.
         let rotated = KeyRing::new(KeyId(8), &[0x43; 32])
             .unwrap()
             .with_previous(KeyId(7), &[0x42; 32])
             .unwrap();
-        assert_eq!(&rotated.open(&user, method, &legacy).unwrap()[..], &plain[..]);
-        assert!(!rotated.is_current(&legacy));
+        assert_eq!(
+            &rotated.open(&user, method, &legacy).unwrap().plaintext[..],
+            &plain[..]
+        );
+        assert!(!rotated.open(&user, method, &legacy).unwrap().current);
         // Still bound to its user and method.
         let bob = UserId::new("bob@example.com").unwrap();
         assert!(matches!(ring.open(&bob, method, &legacy), Err(Error::Decrypt)));
@@ -590,8 +599,11 @@ mod tests {
             .unwrap();
         assert_eq!(hex(sealed.as_bytes()), expected);
         let stored = SealedSecret::from_parts(KeyId(7), unhex(&expected));
-        assert_eq!(&ring.open(&user, method, &stored).unwrap()[..], &plain[..]);
-        assert!(ring.is_current(&stored));
+        assert_eq!(
+            &ring.open(&user, method, &stored).unwrap().plaintext[..],
+            &plain[..]
+        );
+        assert!(ring.open(&user, method, &stored).unwrap().current);
     }
 
     #[test]
@@ -605,8 +617,11 @@ mod tests {
             assert_eq!(bytes.len(), FORMAT_BYTES + NONCE_BYTES + plain.len() + TAG_BYTES);
             assert!(!bytes.windows(plain.len()).any(|w| w == &plain[..]));
             assert_eq!(sealed.key_id(), KeyId(7));
-            assert!(ring.is_current(sealed));
-            assert_eq!(&ring.open(&user, method, sealed).unwrap()[..], &plain[..]);
+            assert!(ring.open(&user, method, sealed).unwrap().current);
+            assert_eq!(
+                &ring.open(&user, method, sealed).unwrap().plaintext[..],
+                &plain[..]
+            );
         }
         assert_ne!(first.as_bytes()[1..13], second.as_bytes()[1..13]);
         // Under an old key of the ring: opens, not current.
@@ -614,8 +629,11 @@ mod tests {
             .unwrap()
             .with_previous(KeyId(7), &[0x42; 32])
             .unwrap();
-        assert_eq!(&rotated.open(&user, method, &first).unwrap()[..], &plain[..]);
-        assert!(!rotated.is_current(&first));
+        assert_eq!(
+            &rotated.open(&user, method, &first).unwrap().plaintext[..],
+            &plain[..]
+        );
+        assert!(!rotated.open(&user, method, &first).unwrap().current);
     }
 
     #[test]
@@ -626,9 +644,12 @@ mod tests {
         let mut nonce = [0x5a; 24];
         nonce[0] = FORMAT_AES256_GCM_SIV;
         let legacy = SealedSecret::from_parts(KeyId(7), seal_legacy(&ring, &user, method, &plain, nonce));
-        assert_eq!(&ring.open(&user, method, &legacy).unwrap()[..], &plain[..]);
-        // Without opening it, it cannot be told from a current one (documented on `KeyRing`).
-        assert!(ring.is_current(&legacy));
+        assert_eq!(
+            &ring.open(&user, method, &legacy).unwrap().plaintext[..],
+            &plain[..]
+        );
+        // Opening tells it from a current one, though its first byte does not.
+        assert!(!ring.open(&user, method, &legacy).unwrap().current);
         // And the helper agrees with the code that made the fixture.
         let fixture = unhex(LEGACY_SEALED);
         let again = seal_legacy(&ring, &user, method, &plain, fixture[..24].try_into().unwrap());
@@ -646,7 +667,6 @@ mod tests {
             let mut bytes = sealed.as_bytes().to_vec();
             bytes[0] = byte;
             let tampered = SealedSecret::from_parts(KeyId(7), bytes);
-            assert!(!ring.is_current(&tampered));
             assert!(
                 matches!(ring.open(&user, method, &tampered), Err(Error::Decrypt)),
                 "format byte {byte:#04x}"

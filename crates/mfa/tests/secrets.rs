@@ -521,10 +521,10 @@ async fn a_secret_sealed_in_the_first_format_opens_and_is_resealed_in_the_curren
 }
 
 #[tokio::test]
-async fn an_old_secret_that_begins_with_the_format_byte_opens_and_a_rotation_upgrades_it() {
+async fn an_old_secret_that_begins_with_the_format_byte_opens_and_is_upgraded_like_any_other() {
     // 1 in 256 secrets of the first format begin with the format byte by chance. They open (the
-    // current format's tag check fails, the first format's passes), but cannot be told from current
-    // ones without opening, so only a key rotation is sure to reseal them.
+    // current format's tag check fails, the first format's passes), and opening tells their format, so
+    // the next verification reseals them like any other old secret.
     let store = MemoryStore::new();
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
     let h = service(&store, &clock, ring_1());
@@ -535,8 +535,15 @@ async fn an_old_secret_that_begins_with_the_format_byte_opens_and_a_rotation_upg
     let old = sealed_in_first_format(&KEY_1, KeyId(1), &alice, app, &plain, nonce);
     assert!(h.store.update_app_secret(&alice, app, old.clone()).await.unwrap());
     h.verify_next(&alice, app, &totp).await;
-    assert_eq!(sealed(&store, &alice).await[0].1, old);
+    let upgraded = sealed(&store, &alice).await[0].1.clone();
+    assert_ne!(upgraded, old);
+    assert_eq!(upgraded.as_bytes().len(), 1 + 12 + plain.len() + 16);
     assert_eq!(h.mfa.reencrypt_user(&alice).await.unwrap(), 0);
+
+    // reencrypt_user finds one too.
+    assert!(h.store.update_app_secret(&alice, app, old).await.unwrap());
+    assert_eq!(h.mfa.reencrypt_user(&alice).await.unwrap(), 1);
+    h.verify_next(&alice, app, &totp).await;
 
     let rotated = service(&store, &clock, ring_2_over_1());
     assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 1);

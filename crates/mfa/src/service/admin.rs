@@ -143,17 +143,19 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(())
     }
 
-    /// Re-seals every authenticator-app secret of the user that is not under the current key, and
-    /// returns how many were. (Secrets are also re-sealed one by one when they verify a code.)
+    /// Re-seals every authenticator-app secret of the user that is not under the current key in the
+    /// current format (each is opened to tell), and returns how many were. (Secrets are also re-sealed
+    /// one by one when they verify a code.)
     pub async fn reencrypt_user(&self, user: &UserId) -> Result<usize, Error> {
         let now = self.now();
         let mut count = 0;
         for method in self.store.list_methods(user).await? {
-            if let Credential::AuthenticatorApp { secret, .. } = &method.credential
-                && !self.keys.is_current(secret)
-            {
-                let plaintext = self.keys.open(user, method.id, secret)?;
-                let resealed = self.keys.seal(user, method.id, &plaintext)?;
+            if let Credential::AuthenticatorApp { secret, .. } = &method.credential {
+                let opened = self.keys.open(user, method.id, secret)?;
+                if opened.current {
+                    continue;
+                }
+                let resealed = self.keys.seal(user, method.id, &opened.plaintext)?;
                 if self.store.update_app_secret(user, method.id, resealed).await? {
                     count += 1;
                 }

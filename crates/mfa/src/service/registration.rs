@@ -370,7 +370,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         method: MethodId,
         sealed: &crate::SealedSecret,
     ) -> Result<Secret, Error> {
-        secret_from(&self.keys.open(user, method, sealed)?)
+        secret_from(&self.keys.open(user, method, sealed)?.plaintext)
     }
 }
 

@@ -191,11 +191,11 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 last_accepted_step,
             } => {
                 let factor = Factor::AuthenticatorApp;
-                let plaintext = match self.keys.open(user, method, secret) {
-                    Ok(plaintext) => plaintext,
+                let opened = match self.keys.open(user, method, secret) {
+                    Ok(opened) => opened,
                     Err(error) => return abort(error),
                 };
-                let totp = match secret_from(&plaintext).and_then(|s| Ok(Totp::new(&s, *params)?)) {
+                let totp = match secret_from(&opened.plaintext).and_then(|s| Ok(Totp::new(&s, *params)?)) {
                     Ok(totp) => totp,
                     Err(error) => return abort(error),
                 };
@@ -205,10 +205,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     let replay = totp.verify(code, time, window).is_some();
                     return (Verdict::Reject, Ok(CodeChecked { factor, replay }));
                 };
-                // A secret sealed under an older key is sealed again in the same write.
-                let resealed = match self.keys.is_current(secret) {
+                // A secret sealed under an older key or format is sealed again in the same write.
+                let resealed = match opened.current {
                     true => None,
-                    false => match self.keys.seal(user, method, &plaintext) {
+                    false => match self.keys.seal(user, method, &opened.plaintext) {
                         Ok(resealed) => Some(resealed),
                         Err(error) => return abort(error),
                     },
