@@ -23,49 +23,17 @@ use chacha20poly1305::aead::array::typenum::Unsigned;
 use chacha20poly1305::aead::{AeadCore, AeadInOut, KeyInit};
 use criterion::{Criterion, criterion_group};
 
+#[path = "support/sealed.rs"]
+mod sealed;
 mod support;
+
+use sealed::{SECRET, associated_data, open, seal};
 
 const GROUP: &str = "aead";
 const KEY: [u8; 32] = [0x42; 32];
-const SECRET: [u8; 20] = *b"12345678901234567890";
-const TAG_BYTES: usize = 16;
 
 /// The cases, in the order they are measured and reported.
 const CASES: [&str; 3] = ["open_xchacha20poly1305", "open_aes256gcm", "open_aes256gcmsiv"];
-
-/// Associated data shaped like `KeyRing`'s: domain, key id, method id, user id.
-fn associated_data() -> Vec<u8> {
-    let mut aad = b"mfa/totp-secret/v1\0".to_vec();
-    aad.extend_from_slice(&1u32.to_be_bytes());
-    aad.extend_from_slice(&[0xa5; 16]);
-    aad.extend_from_slice(b"alice@example.com");
-    aad
-}
-
-/// Seals `SECRET` under `cipher` with a fixed nonce of the cipher's size: nonce ‖ ciphertext ‖ tag.
-fn seal<A: AeadInOut>(cipher: &A, aad: &[u8]) -> Vec<u8> {
-    let nonce = Array::<u8, A::NonceSize>::from_fn(|i| i as u8);
-    let mut bytes = nonce.to_vec();
-    bytes.extend_from_slice(&SECRET);
-    let tag = cipher
-        .encrypt_inout_detached(&nonce, aad, bytes[A::NonceSize::USIZE..].as_mut().into())
-        .expect("seal");
-    bytes.extend_from_slice(&tag);
-    bytes
-}
-
-/// What `KeyRing::open` does with a sealed secret: split, copy, decrypt in place, check the tag.
-fn open<A: AeadInOut>(cipher: &A, aad: &[u8], sealed: &[u8]) -> Vec<u8> {
-    let (nonce, rest) = sealed.split_at(A::NonceSize::USIZE);
-    let (ciphertext, tag) = rest.split_at(rest.len() - TAG_BYTES);
-    let nonce = Array::<u8, A::NonceSize>::try_from(nonce).expect("nonce size");
-    let tag = Array::<u8, A::TagSize>::try_from(tag).expect("tag size");
-    let mut plaintext = ciphertext.to_vec();
-    cipher
-        .decrypt_inout_detached(&nonce, aad, plaintext.as_mut_slice().into(), &tag)
-        .expect("a sealed secret opens");
-    plaintext
-}
 
 fn bench_open<A: AeadInOut + AeadCore>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,

@@ -2,18 +2,21 @@
 //! SQLite (a file in WAL mode, `synchronous = FULL`) and PostgreSQL, with 1 and with 16 concurrent
 //! tasks.
 //!
-//! Each verification is a whole `Mfa::verify` with a correct code: read the user and the methods, count
-//! the attempt (a write transaction), open the sealed secret, verify, compare-and-set the accepted
-//! step and reset the count (a second write transaction). Each task has its own user and its own time
+//! Each verification is a whole `Mfa::verify` with a correct code: one `Store::attempt`, one write
+//! transaction (lock the user's row, load the app, open the sealed secret and verify inside the facade's
+//! check, accept the step, commit). Each task has its own user and its own time
 //! line (a task-local clock moved two periods per call), so every call presents a fresh step and none
 //! is refused as a replay; computing the code (well under a microsecond) is inside the timed loop.
 //!
 //! Beside each, at the same concurrency and through the store's own pool (`.pool()`), the same run
-//! measures the floor: the bare durable write transaction a store cannot go below, on a scratch table
-//! of its own (`mfa_bench_floor`, one row per task). SQLite: `BEGIN IMMEDIATE`, update the task's
-//! counter, commit. PostgreSQL: `BEGIN ISOLATION LEVEL READ COMMITTED`, an upsert that locks the
-//! task's row and updates its counter, commit. A verification makes two write transactions, so
-//! verifications/s ÷ floor/s near 0.5 means the store adds little beyond its commits.
+//! measures the floor: the bare durable transaction that any "at most once" verification needs (read
+//! the state under a lock, write the outcome, commit), on a scratch table of its own
+//! (`mfa_bench_floor`, one row per task). SQLite: `BEGIN IMMEDIATE`, read the task's counter, update
+//! it, commit. PostgreSQL: `BEGIN ISOLATION LEVEL READ COMMITTED`, `SELECT ... FOR UPDATE` of the
+//! task's row, update its counter, commit. A verification is one such transaction, so
+//! verifications/s ÷ floor/s near 1 means the store adds little beyond it. The targets: at least 0.85
+//! (PostgreSQL with 1 and 16 tasks, SQLite with 1), and SQLite with 16 tasks at least 3 times the
+//! single-writer floor, which only group commit can reach.
 //!
 //! PostgreSQL runs when `MFA_TEST_POSTGRES_URL` is set (a schema of its own, dropped at the end);
 //! otherwise the benchmark says so and measures SQLite only.
@@ -171,6 +174,11 @@ impl Floor {
             Floor::Sqlite(pool) => {
                 // The write lock of the whole database, as the store's transactions take it.
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+                mfa_sqlx::sqlx::query("SELECT n FROM mfa_bench_floor WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .expect("read");
                 let done = mfa_sqlx::sqlx::query("UPDATE mfa_bench_floor SET n = n + 1 WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -184,15 +192,17 @@ impl Floor {
                     .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
                     .await
                     .expect("begin");
-                // Locks the row and updates it in one statement, as the store locks a user's row.
-                let done = mfa_sqlx::sqlx::query(
-                    "INSERT INTO mfa_bench_floor (id, n) VALUES ($1, 1) \
-                     ON CONFLICT (id) DO UPDATE SET n = mfa_bench_floor.n + 1",
-                )
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .expect("upsert");
+                // Lock and read the row, as the store locks a user's row, then write.
+                mfa_sqlx::sqlx::query("SELECT n FROM mfa_bench_floor WHERE id = $1 FOR UPDATE")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .expect("lock");
+                let done = mfa_sqlx::sqlx::query("UPDATE mfa_bench_floor SET n = n + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("update");
                 tx.commit().await.expect("commit");
                 done.rows_affected()
             }
@@ -368,10 +378,10 @@ fn report() {
         _ => "n/a".to_owned(),
     };
     let rate = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.0}"));
-    println!("\nper second (criterion's medians); a verification makes two write transactions:");
+    println!("\nper second (criterion's medians); a verification is one write transaction:");
     println!(
-        "  {:<12} {:>5} {:>15} {:>10} {:>16}",
-        "store", "tasks", "verifications/s", "floor/s", "verif. / floor"
+        "  {:<12} {:>5} {:>15} {:>10} {:>16} {:>8}",
+        "store", "tasks", "verifications/s", "floor/s", "verif. / floor", "target"
     );
     for label in [SQLITE, POSTGRES] {
         for tasks in TASK_COUNTS {
@@ -380,8 +390,14 @@ fn report() {
             if verify.is_none() && floor.is_none() {
                 continue;
             }
+            // SQLite with many tasks is held to the single-writer floor instead (below).
+            let target = if label == SQLITE && tasks > 1 {
+                ""
+            } else {
+                ">= 0.85"
+            };
             println!(
-                "  {label:<12} {tasks:>5} {:>15} {:>10} {:>16}",
+                "  {label:<12} {tasks:>5} {:>15} {:>10} {:>16} {target:>8}",
                 rate(verify),
                 rate(floor),
                 ratio(verify, floor)
@@ -391,7 +407,7 @@ fn report() {
     let [one, many] = TASK_COUNTS;
     let single_writer = per_second(&format!("{SQLITE}_{one}_tasks_floor"));
     println!(
-        "  {SQLITE}, {many} tasks: verifications/s / single-writer ({one} task) floor/s = {}; \
+        "  {SQLITE}, {many} tasks: verifications/s / single-writer ({one} task) floor/s = {} (target >= 3); \
          floor/s {many} tasks / {one} task = {}",
         ratio(per_second(&format!("{SQLITE}_{many}_tasks")), single_writer),
         ratio(per_second(&format!("{SQLITE}_{many}_tasks_floor")), single_writer),
