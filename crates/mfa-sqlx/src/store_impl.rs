@@ -598,20 +598,24 @@ macro_rules! impl_store {
             ) -> Result<bool, mfa::StoreError> {
                 use sqlx::Row as _;
                 let window_start = now.saturating_sub(limit.window).as_secs();
+                // Sends matter for the window and for the user's interval, which may be longer.
+                let kept_from = now.saturating_sub(limit.window.max(limit.min_interval)).as_secs();
                 let (mut tx, _) = self.lock_user(user).await?;
                 Self::lock_number(&mut tx, number).await?;
                 // Prune this number's old sends (all of them were written under its lock).
                 sqlx::query("DELETE FROM mfa_phone_sends WHERE number = $1 AND sent_at <= $2")
                     .bind(number.as_str())
-                    .bind(window_start)
+                    .bind(kept_from)
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
                 let mine = sqlx::query(
-                    "SELECT COUNT(*), MAX(sent_at) FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $2",
+                    "SELECT COALESCE(SUM(CASE WHEN sent_at > $2 THEN 1 ELSE 0 END), 0), MAX(sent_at) \
+                     FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $3",
                 )
                 .bind(user.as_str())
                 .bind(window_start)
+                .bind(kept_from)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;

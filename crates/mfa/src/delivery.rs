@@ -13,7 +13,10 @@ use crate::Error;
 /// most 15 digits).
 ///
 /// Parsing accepts spaces, dashes, dots and parentheses between digits, as people type them, and
-/// requires the leading `+` with the country code: guessing a country is the host's business.
+/// requires the leading `+` with the country code: guessing a country is the host's business. A
+/// national trunk prefix written in parentheses after the country code, `(0)`, is dropped, so
+/// `+44 (0)20 7946 0958` is the same number as `+44 20 7946 0958` (a 0 outside parentheses, or with
+/// other digits inside them, is kept: Italian numbers begin with it).
 /// `Display` and [`as_str`](Self::as_str) give the full number for the provider; `Debug` and
 /// [`masked`](Self::masked) show the last two digits only, for logs and UIs.
 ///
@@ -27,6 +30,7 @@ use crate::Error;
 /// assert!("4155552671".parse::<PhoneNumber>().is_err()); // no country code
 /// assert!("+0123456789".parse::<PhoneNumber>().is_err());
 /// assert!("+1234567".parse::<PhoneNumber>().is_err()); // 7 digits
+/// assert_eq!("+44 (0)20 7946 0958".parse::<PhoneNumber>()?.as_str(), "+442079460958");
 /// # Ok::<(), mfa::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,6 +49,8 @@ impl PhoneNumber {
         let mut number = String::with_capacity(16);
         number.push('+');
         let mut previous_was_digit = false;
+        // Where the digits of the last parenthesised group begin.
+        let mut group = None;
         for c in rest.chars() {
             match c {
                 '0'..='9' => {
@@ -66,6 +72,20 @@ impl PhoneNumber {
                         return Err(Error::InvalidPhoneNumber {
                             reason: "a separator before the first digit",
                         });
+                    }
+                    match c {
+                        '(' => group = Some(number.len()),
+                        // "(0)" after the country code is the national trunk prefix, dialled only
+                        // from inside the country ("+44 (0)20 ..."): not part of the E.164 number.
+                        ')' => {
+                            if let Some(start) = group.take()
+                                && start > 1
+                                && &number[start..] == "0"
+                            {
+                                number.truncate(start);
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 _ => {

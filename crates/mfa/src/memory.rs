@@ -384,7 +384,11 @@ impl Store for MemoryStore {
             sends.retain(|at| *at > window_start);
             sends.len()
         };
-        let user_count = recent(&mut user_data.sends);
+        // A user's sends are kept as long as the interval needs them too, which may be longer than
+        // the window.
+        let kept_from = now.saturating_sub(limit.window.max(limit.min_interval));
+        user_data.sends.retain(|at| *at > kept_from);
+        let user_count = user_data.sends.iter().filter(|at| **at > window_start).count();
         let too_soon = user_data
             .sends
             .iter()

@@ -182,7 +182,8 @@ pub trait Store: Send + Sync {
     /// user was sent fewer than `limit.per_user` codes, `number` fewer than `limit.per_number` codes (all
     /// users together), and the user's last send is at least `limit.min_interval` old, records a send of
     /// (`user`, `number`, `now`) and returns `true`; otherwise records nothing and returns `false`.
-    /// Racing calls never exceed either limit. Sends older than the window may be pruned.
+    /// Racing calls never exceed either limit. Sends older than both the window and the interval may be
+    /// pruned (the interval counts even when it is longer than the window).
     fn record_phone_send(
         &self,
         user: &UserId,

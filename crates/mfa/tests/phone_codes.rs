@@ -756,3 +756,24 @@ async fn failed_sends_still_count_toward_the_send_limits() {
     ));
     assert_eq!(h.sent_count(), 3);
 }
+
+#[test]
+fn a_national_trunk_prefix_in_parentheses_is_not_part_of_the_number() {
+    // "+44 (0)20 ..." is how British numbers are often written: the 0 is dialled only from inside
+    // the country. Kept, it made a second spelling of one phone, which escaped the per-number limit.
+    let plain: mfa::PhoneNumber = "+44 20 7946 0958".parse().unwrap();
+    for typed in [
+        "+44 (0)20 7946 0958",
+        "+44(0)20-7946-0958",
+        "+44 (0) 20 7946 0958",
+    ] {
+        let number: mfa::PhoneNumber = typed.parse().unwrap();
+        assert_eq!(number, plain, "{typed}");
+    }
+    // A 0 that belongs to the number stays: Italian numbers keep it after the country code.
+    let rome: mfa::PhoneNumber = "+39 (06) 6988 4857".parse().unwrap();
+    assert_eq!(rome.as_str(), "+390669884857");
+    assert_eq!("+39 06 6988 4857".parse::<mfa::PhoneNumber>().unwrap(), rome);
+    // A "(0)" cannot stand for the country code.
+    assert!("+(0)44 20 7946 0958".parse::<mfa::PhoneNumber>().is_err());
+}

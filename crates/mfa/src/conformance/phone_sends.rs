@@ -15,8 +15,8 @@ fn fresh_number() -> Result<PhoneNumber, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `record_phone_send`: limits per user, per number across users, the minimum interval, and the
-/// sliding window.
+/// `record_phone_send`: limits per user, per number across users, the minimum interval (also when it
+/// is longer than the window), and the sliding window.
 pub async fn phone_sends<S: Store>(store: Arc<S>) -> Result<(), Failure> {
     named("phone_sends", async {
         let limit = SendLimit {
@@ -67,6 +67,33 @@ pub async fn phone_sends<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 .await
                 .or_fail("record_phone_send")?;
             ensure!(allowed == expected, "{what}");
+        }
+
+        // An interval longer than the window still holds: the last send is kept as long as it
+        // matters, whatever the window prunes.
+        let long = SendLimit {
+            per_user: 5,
+            per_number: 10,
+            window: Duration::from_secs(60),
+            min_interval: Duration::from_secs(3_600),
+        };
+        let carol = fresh_user("phone_sends")?;
+        let to = fresh_number()?;
+        for (what, when, expected) in [
+            ("the first send was refused", 1_000, true),
+            (
+                "a send 61 s later, within the interval, was allowed",
+                1_061,
+                false,
+            ),
+            ("a send just inside the interval was allowed", 4_599, false),
+            ("a send once the interval passed was refused", 4_600, true),
+        ] {
+            let allowed = store
+                .record_phone_send(&carol, &to, at(when), &long)
+                .await
+                .or_fail("record_phone_send")?;
+            ensure!(allowed == expected, "min_interval beyond the window: {what}");
         }
         Ok(())
     })
