@@ -57,6 +57,8 @@ struct Batch {
     members: usize,
     /// Where the members of the open transaction learn its outcome.
     outcome: Option<watch::Sender<Outcome>>,
+    /// The operation before left a savepoint open for the next one (saving it a round trip).
+    savepoint_ready: bool,
 }
 
 impl Writer {
@@ -83,18 +85,20 @@ impl Writer {
                 conn: Some(conn),
                 members: 0,
                 outcome: Some(sender),
+                savepoint_ready: false,
             };
         }
         // The first operation of a transaction needs no savepoint: undoing it is undoing the
         // transaction. That keeps a lone operation at BEGIN, its statements and COMMIT.
         let savepoint = batch.members > 0;
+        let ready = std::mem::take(&mut batch.savepoint_ready);
         let mut tx = SqliteTx {
             batch: Some(batch),
             writer: Arc::clone(self),
             joined: false,
-            savepoint,
+            savepoint: savepoint || ready,
         };
-        if savepoint {
+        if savepoint && !ready {
             tx.execute("SAVEPOINT mfa_op").await.map_err(db)?;
         }
         tx.joined = true;
@@ -133,32 +137,38 @@ impl Writer {
         keep: bool,
         op: Op,
     ) -> Result<(), String> {
-        let Some(conn) = batch.conn.as_mut() else {
-            return Err("the write transaction was already closed".to_owned());
-        };
-        let ended = match (op.joined, op.savepoint, keep) {
-            (false, _, _) | (true, false, _) => Ok(()),
-            (true, true, true) => conn.execute("RELEASE mfa_op").await.map(drop),
-            (true, true, false) => match conn.execute("ROLLBACK TO mfa_op").await {
-                Ok(_) => conn.execute("RELEASE mfa_op").await.map(drop),
-                Err(error) => Err(error),
-            },
-        };
         let joined = op.joined;
-        if let Err(error) = ended {
-            // The savepoint's state is unknown: nothing of this batch may commit.
-            Self::abandon(&mut batch, &error.to_string());
-            return Err(error.to_string());
-        }
         if joined && !keep {
             batch.members -= 1;
         }
-        let waits_for_commit = joined && keep;
-        let mut outcome = batch.outcome.as_ref().map(watch::Sender::subscribe);
         // Undoing the first operation (it has no savepoint) is rolling back the transaction.
         let undo_all = joined && !keep && !op.savepoint;
-        if !undo_all && self.queued.load(Ordering::SeqCst) > 0 && batch.members < MAX_BATCH {
-            // Someone is queued: they continue this transaction, and the last one commits it.
+        // Someone is queued: they continue this transaction, and the last one commits it.
+        let defer = !undo_all && self.queued.load(Ordering::SeqCst) > 0 && batch.members < MAX_BATCH;
+        // When deferring, the savepoint of the next operation is opened in the same round trip (a
+        // savepoint rolled back to stays open, ready for reuse).
+        let sql = match (joined && op.savepoint, keep, defer) {
+            (true, true, false) => Some("RELEASE mfa_op"),
+            (true, true, true) => Some("RELEASE mfa_op; SAVEPOINT mfa_op"),
+            (true, false, false) => Some("ROLLBACK TO mfa_op; RELEASE mfa_op"),
+            (true, false, true) => Some("ROLLBACK TO mfa_op"),
+            (false, _, true) => Some("SAVEPOINT mfa_op"),
+            (false, _, false) => None,
+        };
+        if let Some(sql) = sql {
+            let Some(conn) = batch.conn.as_mut() else {
+                return Err("the write transaction was already closed".to_owned());
+            };
+            if let Err(error) = conn.execute(sql).await {
+                // The savepoint's state is unknown: nothing of this batch may commit.
+                Self::abandon(&mut batch, &error.to_string());
+                return Err(error.to_string());
+            }
+        }
+        let waits_for_commit = joined && keep;
+        let mut outcome = batch.outcome.as_ref().map(watch::Sender::subscribe);
+        if defer {
+            batch.savepoint_ready = true;
             drop(batch);
             return match (waits_for_commit, outcome.as_mut()) {
                 (false, _) => Ok(()),
@@ -189,6 +199,7 @@ impl Writer {
             conn.close_on_drop();
         }
         batch.members = 0;
+        batch.savepoint_ready = false;
         if let Some(outcome) = batch.outcome.take() {
             outcome.send_replace(Some(result.clone()));
         }
@@ -202,6 +213,7 @@ impl Writer {
             conn.close_on_drop();
         }
         batch.members = 0;
+        batch.savepoint_ready = false;
         if let Some(outcome) = batch.outcome.take() {
             outcome.send_replace(Some(Err(format!("the write transaction was rolled back: {why}"))));
         }

@@ -21,6 +21,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// The user's row, locked, and one of their methods (see `lock_user_with_method`).
+    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, m.record, \
+         m.last_accepted_step FROM mfa_users u LEFT JOIN mfa_methods m \
+         ON m.user_id = u.user_id AND m.method_id = $2 WHERE u.user_id = $1 FOR UPDATE OF u";
+
     /// The user's row, locked until commit (a concurrent writer of it waits, then reads the latest).
     const SELECT_USER_LOCKED: &str =
         "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1 FOR UPDATE";

@@ -45,6 +45,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The user's row and one of their methods, under the write lock (see `lock_user_with_method`).
+    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, m.record, \
+         m.last_accepted_step FROM mfa_users u LEFT JOIN mfa_methods m \
+         ON m.user_id = u.user_id AND m.method_id = $2 WHERE u.user_id = $1";
+
     /// The user's row: `BEGIN IMMEDIATE` holds the whole database's write lock already.
     const SELECT_USER_LOCKED: &str =
         "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1";

@@ -33,28 +33,36 @@ macro_rules! impl_store {
                 &self,
                 user: &mfa::UserId,
             ) -> Result<($tx, $crate::rows::UserRow), mfa::StoreError> {
-                use sqlx::Row as _;
                 let mut tx = self.begin().await?;
+                let row = Self::lock_user_in(&mut tx, user).await?;
+                Ok((tx, row))
+            }
+
+            /// Locks the user's row in `tx` (see [`lock_user`](Self::lock_user)).
+            async fn lock_user_in(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+            ) -> Result<$crate::rows::UserRow, mfa::StoreError> {
+                use sqlx::Row as _;
                 for _ in 0..$crate::store_impl::LOCK_USER_ROUNDS {
                     let mut row = sqlx::query(Self::SELECT_USER_LOCKED)
                         .bind(user.as_str())
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await
                         .map_err($crate::rows::db)?;
                     if row.is_none() {
                         row = sqlx::query($crate::store_impl::INSERT_USER)
                             .bind(user.as_str())
-                            .fetch_optional(&mut *tx)
+                            .fetch_optional(&mut **tx)
                             .await
                             .map_err($crate::rows::db)?;
                     }
                     if let Some(row) = row {
-                        let row = $crate::rows::UserRow {
+                        return Ok($crate::rows::UserRow {
                             record: row.try_get(0).map_err($crate::rows::db)?,
                             failures: row.try_get(1).map_err($crate::rows::db)?,
                             locked_until: row.try_get(2).map_err($crate::rows::db)?,
-                        };
-                        return Ok((tx, row));
+                        });
                     }
                 }
                 Err(mfa::StoreError::backend(std::io::Error::other(
@@ -62,18 +70,59 @@ macro_rules! impl_store {
                 )))
             }
 
-            /// Reads what an attempt's target names, in the attempt's transaction.
+            /// Locks a known user's row and reads one of their methods in one statement: a
+            /// verification's first round trip does both. `None` if the user has no row yet.
+            ///
+            /// On PostgreSQL the method's row comes from the statement's snapshot, which a
+            /// transaction that held the user's lock just before may have changed since. That is
+            /// safe because every consuming write is a compare-and-set (a step only moves forward, a
+            /// code is deleted only if present): a stale read can only end in a rejection, never a
+            /// second acceptance.
+            async fn lock_user_with_method(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+            ) -> Result<Option<($crate::rows::UserRow, Option<mfa::MethodRecord>)>, mfa::StoreError> {
+                use $crate::rows::db;
+                use sqlx::Row as _;
+                let Some(row) = sqlx::query(Self::SELECT_USER_AND_METHOD_LOCKED)
+                    .bind(user.as_str())
+                    .bind(&method.as_bytes()[..])
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db)?
+                else {
+                    return Ok(None);
+                };
+                let user_row = $crate::rows::UserRow {
+                    record: row.try_get(0).map_err(db)?,
+                    failures: row.try_get(1).map_err(db)?,
+                    locked_until: row.try_get(2).map_err(db)?,
+                };
+                let text: Option<String> = row.try_get(3).map_err(db)?;
+                let step: Option<i64> = row.try_get(4).map_err(db)?;
+                let method = text
+                    .map(|text| $crate::store_impl::method_from_parts(&text, step))
+                    .transpose()?;
+                Ok(Some((user_row, method)))
+            }
+
+            /// Reads what an attempt's target names, in the attempt's transaction (a method already
+            /// read with the user's row is passed in).
             async fn load(
                 tx: &mut $tx,
                 user: &mfa::UserId,
                 target: mfa::AttemptTarget<'_>,
+                preloaded: Option<Option<mfa::MethodRecord>>,
             ) -> Result<$crate::store_impl::Load, mfa::StoreError> {
                 use $crate::rows::db;
                 use sqlx::Row as _;
                 let is_phone = |method: &mfa::MethodRecord| matches!(method.credential, mfa::Credential::Phone { .. });
                 Ok(match target {
                     mfa::AttemptTarget::Method(id) => {
-                        let method = sqlx::query(
+                        let method = match preloaded {
+                            Some(method) => method,
+                            None => sqlx::query(
                             "SELECT record, last_accepted_step FROM mfa_methods WHERE user_id = $1 AND method_id = $2",
                         )
                         .bind(user.as_str())
@@ -83,7 +132,8 @@ macro_rules! impl_store {
                         .map_err(db)?
                         .as_ref()
                         .map($crate::store_impl::method_from_row)
-                        .transpose()?;
+                        .transpose()?,
+                        };
                         let challenge = match &method {
                             Some(m) if is_phone(m) => Self::load_challenge(tx, user).await?,
                             _ => None,
@@ -498,7 +548,15 @@ macro_rules! impl_store {
                 T: Send,
             {
                 use $crate::rows::db;
-                let (mut tx, row) = self.lock_user(user).await?;
+                let mut tx = self.begin().await?;
+                // A verification with a method locks the user and reads the method at once.
+                let (row, preloaded) = match target {
+                    mfa::AttemptTarget::Method(id) => match Self::lock_user_with_method(&mut tx, user, id).await? {
+                        Some((row, method)) => (row, Some(method)),
+                        None => (Self::lock_user_in(&mut tx, user).await?, None),
+                    },
+                    _ => (Self::lock_user_in(&mut tx, user).await?, None),
+                };
                 if let Some(until) = row.locked_until.filter(|until| *until > now.as_secs()) {
                     tx.rollback().await.map_err(db)?;
                     return Ok(mfa::Attempt::Locked {
@@ -509,7 +567,7 @@ macro_rules! impl_store {
                     Some(text) => $crate::rows::from_json(text, "user record")?,
                     None => mfa::UserRecord::default(),
                 };
-                let loaded = Self::load(&mut tx, user, target).await?;
+                let loaded = Self::load(&mut tx, user, target, preloaded).await?;
                 let (verdict, value) = check(mfa::Loaded {
                     user: &record,
                     credential: loaded.as_loaded(),
@@ -929,7 +987,12 @@ where
 {
     let text: String = row.try_get(0).map_err(crate::rows::db)?;
     let step: Option<i64> = row.try_get(1).map_err(crate::rows::db)?;
-    let mut record: mfa::MethodRecord = crate::rows::from_json(&text, "method record")?;
+    method_from_parts(&text, step)
+}
+
+/// A method from its JSON and its `last_accepted_step` column (the column's step replaces the JSON's).
+pub(crate) fn method_from_parts(text: &str, step: Option<i64>) -> Result<mfa::MethodRecord, mfa::StoreError> {
+    let mut record: mfa::MethodRecord = crate::rows::from_json(text, "method record")?;
     if let mfa::Credential::AuthenticatorApp {
         last_accepted_step, ..
     } = &mut record.credential

@@ -213,10 +213,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                         Err(error) => return abort(error),
                     },
                 };
-                let checked = CodeChecked {
-                    factor,
-                    replay: false,
-                };
+                // Should the store find the step taken after all (a racing request accepted it
+                // first), the attempt comes back rejected: then this was a replay too.
+                let checked = CodeChecked { factor, replay: true };
                 (Verdict::Accept(Consume::TotpStep { step, resealed }), Ok(checked))
             }
             Credential::Phone { .. } => {
@@ -234,14 +233,15 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     }
 }
 
-/// Reasons that end a remembered device for good.
 /// What [`Mfa::check_code`] found, beside its verdict.
 struct CodeChecked {
     factor: Factor,
-    /// The code was right for a step already used.
+    /// The code was right for a step already used, or, if the store still rejects an accepted
+    /// one, for a step a racing request took first.
     replay: bool,
 }
 
+/// Reasons that end a remembered device for good.
 fn kills_device(reason: Reason) -> bool {
     matches!(
         reason,
