@@ -180,6 +180,29 @@ macro_rules! impl_store {
                 })
             }
 
+            /// Deletes the user's outstanding phone code if it was sent to one of `methods`. A code
+            /// whose record no longer reads goes too: it can verify nothing.
+            async fn drop_challenge_of(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+                methods: &[mfa::MethodId],
+            ) -> Result<(), mfa::StoreError> {
+                let sent_to_one = match Self::load_challenge(tx, user).await {
+                    Ok(Some(challenge)) => methods.contains(&challenge.method),
+                    Ok(None) => false,
+                    Err(mfa::StoreError::Corrupt(_)) => true,
+                    Err(error) => return Err(error),
+                };
+                if sent_to_one {
+                    sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1")
+                        .bind(user.as_str())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                }
+                Ok(())
+            }
+
             async fn load_challenge(
                 tx: &mut $tx,
                 user: &mfa::UserId,
@@ -412,29 +435,41 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 method: mfa::MethodId,
             ) -> Result<Option<mfa::MethodRecord>, mfa::StoreError> {
-                let mut turn = self.write_turn().await?;
+                let (mut tx, _) = self.lock_user(user).await?;
                 let row = sqlx::query(
                     "DELETE FROM mfa_methods WHERE user_id = $1 AND method_id = $2 \
                      RETURNING record, last_accepted_step",
                 )
                 .bind(user.as_str())
                 .bind(&method.as_bytes()[..])
-                .fetch_optional(&mut *turn)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;
-                turn.commit().await.map_err($crate::rows::db)?;
+                if row.is_some() {
+                    Self::drop_challenge_of(&mut tx, user, &[method]).await?;
+                }
+                tx.commit().await.map_err($crate::rows::db)?;
                 row.as_ref().map($crate::store_impl::method_from_row).transpose()
             }
 
             async fn remove_all_methods(&self, user: &mfa::UserId) -> Result<usize, mfa::StoreError> {
-                let mut turn = self.write_turn().await?;
-                let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = $1")
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let rows = sqlx::query("DELETE FROM mfa_methods WHERE user_id = $1 RETURNING method_id")
                     .bind(user.as_str())
-                    .execute(&mut *turn)
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
-                turn.commit().await.map_err($crate::rows::db)?;
-                $crate::rows::affected(done.rows_affected())
+                let ids = rows
+                    .iter()
+                    .map(|row| {
+                        let id: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
+                        Ok(mfa::MethodId::from_bytes($crate::rows::id16(&id, "method id")?))
+                    })
+                    .collect::<Result<Vec<_>, mfa::StoreError>>()?;
+                Self::drop_challenge_of(&mut tx, user, &ids).await?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(ids.len())
             }
 
             async fn update_app_secret(

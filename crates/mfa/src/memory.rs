@@ -110,6 +110,17 @@ impl MemoryStore {
 }
 
 impl UserData {
+    /// Deletes the outstanding phone code if it was sent to one of `methods`.
+    fn drop_challenge_of(&mut self, methods: &[MethodId]) {
+        if self
+            .challenge
+            .as_ref()
+            .is_some_and(|c| methods.contains(&c.method))
+        {
+            self.challenge = None;
+        }
+    }
+
     fn load(&self, target: AttemptTarget<'_>) -> LoadedCredential<'_> {
         let phone_challenge = |method: Option<&MethodRecord>| {
             method
@@ -261,12 +272,19 @@ impl Store for MemoryStore {
     ) -> Result<Option<MethodRecord>, StoreError> {
         Ok(self.with_user(user, |d| {
             let index = d.methods.iter().position(|m| m.id == method)?;
-            Some(d.methods.remove(index))
+            let removed = d.methods.remove(index);
+            d.drop_challenge_of(&[method]);
+            Some(removed)
         }))
     }
 
     async fn remove_all_methods(&self, user: &UserId) -> Result<usize, StoreError> {
-        Ok(self.with_user(user, |d| std::mem::take(&mut d.methods).len()))
+        Ok(self.with_user(user, |d| {
+            let removed = std::mem::take(&mut d.methods);
+            let ids: Vec<MethodId> = removed.iter().map(|m| m.id).collect();
+            d.drop_challenge_of(&ids);
+            removed.len()
+        }))
     }
 
     async fn update_app_secret(

@@ -80,14 +80,16 @@ pub trait Store: Send + Sync {
         cap: usize,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Removes one method and returns it, or `None` if the user has no such method.
+    /// Removes one method and returns it, or `None` if the user has no such method. The outstanding
+    /// phone code goes with it if it was sent to that method.
     fn remove_method(
         &self,
         user: &UserId,
         method: MethodId,
     ) -> impl Future<Output = Result<Option<MethodRecord>, StoreError>> + Send;
 
-    /// Removes all of the user's methods and returns how many there were.
+    /// Removes all of the user's methods and returns how many there were; the outstanding phone code
+    /// goes with them if it was sent to one of them.
     fn remove_all_methods(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Replaces an authenticator app's sealed secret (re-encryption under a newer key), keeping

@@ -65,8 +65,9 @@ mod users;
 
 pub use app_passwords::{app_password_cap_race, app_passwords};
 pub use attempt::{
-    pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges, recovery_code_race,
-    recovery_codes, throttle, throttle_race, totp_step_race, totp_steps,
+    pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges,
+    phone_code_goes_with_its_method, recovery_code_race, recovery_codes, throttle, throttle_race,
+    totp_step_race, totp_steps,
 };
 pub use devices::devices;
 pub use methods::{methods, methods_cap_race};
@@ -110,6 +111,7 @@ where
     throttle_race(Arc::new(make().await)).await?;
     phone_challenges(Arc::new(make().await)).await?;
     phone_challenge_race(Arc::new(make().await)).await?;
+    phone_code_goes_with_its_method(Arc::new(make().await)).await?;
     phone_sends(Arc::new(make().await)).await?;
     phone_send_race(Arc::new(make().await)).await?;
     recovery_codes(Arc::new(make().await)).await?;

@@ -77,6 +77,70 @@ pub async fn phone_challenges<S: Store>(store: Arc<S>) -> Result<(), Failure> {
     .await
 }
 
+/// The outstanding phone code goes with its method: `remove_method` and `remove_all_methods` delete
+/// it, and keep a code sent to a method they do not remove.
+pub async fn phone_code_goes_with_its_method<S: Store>(store: Arc<S>) -> Result<(), Failure> {
+    named("phone_code_goes_with_its_method", async {
+        let rule = lenient();
+        // (how the method goes, whether the code was sent to it)
+        for (n, (all, sent_to_it)) in [(false, true), (false, false), (true, true)]
+            .into_iter()
+            .enumerate()
+        {
+            let user = fresh_user("phone_code_goes_with_its_method")?;
+            let phone = phone_method(PhoneKind::Mobile, "+14155550100", 0)?;
+            let office = phone_method(PhoneKind::Office, "+14155550101", 0)?;
+            for method in [&phone, &office] {
+                store
+                    .insert_method_capped(&user, method.clone(), 1)
+                    .await
+                    .or_fail("insert")?;
+            }
+            let to = if sent_to_it { phone.id } else { office.id };
+            store
+                .put_phone_challenge(&user, challenge(to, tag(1), 0, 300))
+                .await
+                .or_fail("put_phone_challenge")?;
+            if all {
+                store
+                    .remove_all_methods(&user)
+                    .await
+                    .or_fail("remove_all_methods")?;
+            } else {
+                store
+                    .remove_method(&user, phone.id)
+                    .await
+                    .or_fail("remove_method")?;
+            }
+            // Registered again under the same ids, the phones are shown only a code that stayed.
+            for method in [&phone, &office] {
+                let _ = store.insert_method_capped(&user, method.clone(), 1).await;
+            }
+            let attempt = attempt_with(
+                &*store,
+                &user,
+                AttemptTarget::Method(to),
+                at(1),
+                &rule,
+                Verdict::Abort,
+            )
+            .await?;
+            let shown = match &attempt {
+                Attempt::Aborted((_, Seen::Method(_, code))) => code.is_some(),
+                other => return Err(format!("case {n}: {other:?}")),
+            };
+            let stays = !sent_to_it;
+            ensure!(
+                shown == stays,
+                "case {n} (all: {all}, sent to the removed phone: {sent_to_it}): the code {}",
+                if shown { "stayed" } else { "went" }
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// Racing right codes, each check accepting only while a code is outstanding: exactly one wins.
 pub async fn phone_challenge_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Failure> {
     named("phone_challenge_race", async {
