@@ -59,6 +59,9 @@ struct Batch {
     outcome: Option<watch::Sender<Outcome>>,
     /// The operation before left a savepoint open for the next one (saving it a round trip).
     savepoint_ready: bool,
+    /// Operations that had a turn in the open transaction, kept or rolled back: what bounds a batch
+    /// (operations that roll back must not keep it open for ever).
+    turns: usize,
 }
 
 impl Writer {
@@ -86,10 +89,12 @@ impl Writer {
                 members: 0,
                 outcome: Some(sender),
                 savepoint_ready: false,
+                turns: 0,
             };
         }
         // The first operation of a transaction needs no savepoint: undoing it is undoing the
         // transaction. That keeps a lone operation at BEGIN, its statements and COMMIT.
+        batch.turns += 1;
         let savepoint = batch.members > 0;
         let ready = std::mem::take(&mut batch.savepoint_ready);
         let mut tx = SqliteTx {
@@ -131,12 +136,28 @@ impl Writer {
     /// Ends an operation's turn: releases its savepoint (or rolls back to it), then leaves the
     /// transaction open for a queued operation, or commits it. Returns when the outcome of the
     /// operation's work is known: committed, rolled back, or failed.
-    async fn end(
-        self: Arc<Self>,
-        mut batch: OwnedMutexGuard<Batch>,
-        keep: bool,
-        op: Op,
-    ) -> Result<(), String> {
+    async fn end(self: Arc<Self>, batch: OwnedMutexGuard<Batch>, keep: bool, op: Op) -> Result<(), String> {
+        // Should this task be dropped before it is done (its runtime shutting down), the batch is
+        // given up rather than left open with this operation's work in it.
+        let mut ending = Ending(Some(batch));
+        let Some(batch) = ending.0.as_mut() else {
+            return Err("the write transaction was already closed".to_owned());
+        };
+        let result = self.end_turn(batch, keep, op).await;
+        if let Some(batch) = ending.0.take() {
+            drop(batch);
+        }
+        match result {
+            Turn::Done(result) => result,
+            Turn::Wait(mut outcome) => match outcome.wait_for(Option::is_some).await {
+                Ok(result) => result.clone().unwrap_or(Ok(())),
+                Err(_) => Err("the write transaction ended without an outcome".to_owned()),
+            },
+        }
+    }
+
+    /// The part of [`end`](Self::end) that holds the turn.
+    async fn end_turn(&self, batch: &mut Batch, keep: bool, op: Op) -> Turn {
         let joined = op.joined;
         if joined && !keep {
             batch.members -= 1;
@@ -144,7 +165,7 @@ impl Writer {
         // Undoing the first operation (it has no savepoint) is rolling back the transaction.
         let undo_all = joined && !keep && !op.savepoint;
         // Someone is queued: they continue this transaction, and the last one commits it.
-        let defer = !undo_all && self.queued.load(Ordering::SeqCst) > 0 && batch.members < MAX_BATCH;
+        let defer = !undo_all && self.queued.load(Ordering::SeqCst) > 0 && batch.turns < MAX_BATCH;
         // When deferring, the savepoint of the next operation is opened in the same round trip (a
         // savepoint rolled back to stays open, ready for reuse).
         let sql = match (joined && op.savepoint, keep, defer) {
@@ -157,48 +178,50 @@ impl Writer {
         };
         if let Some(sql) = sql {
             let Some(conn) = batch.conn.as_mut() else {
-                return Err("the write transaction was already closed".to_owned());
+                return Turn::Done(Err("the write transaction was already closed".to_owned()));
             };
             if let Err(error) = conn.execute(sql).await {
                 // The savepoint's state is unknown: nothing of this batch may commit.
-                Self::abandon(&mut batch, &error.to_string());
-                return Err(error.to_string());
+                Self::abandon(batch, &error.to_string());
+                return Turn::Done(Err(error.to_string()));
             }
         }
-        let waits_for_commit = joined && keep;
-        let mut outcome = batch.outcome.as_ref().map(watch::Sender::subscribe);
+        // An operation that kept its work answers with the commit; so does one that rolled back
+        // after reading others' uncommitted work (its answer, a refusal, may rest on it).
+        let waits_for_commit = joined && (keep || batch.members > 0);
         if defer {
             batch.savepoint_ready = true;
-            drop(batch);
-            return match (waits_for_commit, outcome.as_mut()) {
-                (false, _) => Ok(()),
-                (true, Some(outcome)) => match outcome.wait_for(Option::is_some).await {
-                    Ok(result) => result.clone().unwrap_or(Ok(())),
-                    Err(_) => Err("the write transaction ended without an outcome".to_owned()),
-                },
-                (true, None) => Err("the write transaction has no outcome".to_owned()),
+            return match (waits_for_commit, batch.outcome.as_ref()) {
+                (false, _) => Turn::Done(Ok(())),
+                (true, Some(outcome)) => Turn::Wait(outcome.subscribe()),
+                (true, None) => Turn::Done(Err("the write transaction has no outcome".to_owned())),
             };
         }
-        let result = self.finish(&mut batch).await;
-        if waits_for_commit { result } else { Ok(()) }
+        let result = self.finish(batch).await;
+        Turn::Done(if waits_for_commit { result } else { Ok(()) })
     }
 
     /// Commits the open transaction (or rolls it back when no operation's work is in it), returns
     /// its connection to the pool and tells the members.
     async fn finish(&self, batch: &mut Batch) -> Result<(), String> {
-        let Some(mut conn) = batch.conn.take() else {
-            return Ok(());
-        };
         let sql = if batch.members == 0 { "ROLLBACK" } else { "COMMIT" };
-        let result = conn.execute(sql).await.map(drop).map_err(|e| e.to_string());
-        if result.is_ok() && batch.members > 0 {
-            self.commits.fetch_add(1, Ordering::Relaxed);
-        }
-        if result.is_err() {
+        // The connection stays in the batch until the outcome is known: dropped meanwhile, the
+        // batch is given up and the connection closed (see `Ending`).
+        let result = match batch.conn.as_mut() {
+            Some(conn) => conn.execute(sql).await.map(drop).map_err(|e| e.to_string()),
+            None => return Ok(()),
+        };
+        if let Some(mut conn) = batch.conn.take()
+            && result.is_err()
+        {
             // Whatever the transaction's state, closing the connection ends it.
             conn.close_on_drop();
         }
+        if result.is_ok() && batch.members > 0 {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        }
         batch.members = 0;
+        batch.turns = 0;
         batch.savepoint_ready = false;
         if let Some(outcome) = batch.outcome.take() {
             outcome.send_replace(Some(result.clone()));
@@ -213,6 +236,7 @@ impl Writer {
             conn.close_on_drop();
         }
         batch.members = 0;
+        batch.turns = 0;
         batch.savepoint_ready = false;
         if let Some(outcome) = batch.outcome.take() {
             outcome.send_replace(Some(Err(format!("the write transaction was rolled back: {why}"))));
@@ -222,9 +246,32 @@ impl Writer {
     /// Commits the open transaction if no operation is queued to continue it: for when a queued
     /// operation went away before its turn.
     async fn flush(self: Arc<Self>) {
-        let mut batch = self.batch.clone().lock_owned().await;
-        if self.queued.load(Ordering::SeqCst) == 0 {
-            let _ = self.finish(&mut batch).await;
+        let mut ending = Ending(Some(self.batch.clone().lock_owned().await));
+        if let Some(batch) = ending.0.as_mut()
+            && self.queued.load(Ordering::SeqCst) == 0
+        {
+            let _ = self.finish(batch).await;
+        }
+        if let Some(batch) = ending.0.take() {
+            drop(batch);
+        }
+    }
+}
+
+/// How an operation's turn ended: with its answer, or waiting for the batch's commit.
+enum Turn {
+    Done(Result<(), String>),
+    Wait(watch::Receiver<Outcome>),
+}
+
+/// A turn being ended: if its task is dropped before it is done, the batch is given up (connection
+/// closed, members told) instead of being left open with a dropped operation's work in it.
+struct Ending(Option<OwnedMutexGuard<Batch>>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        if let Some(mut batch) = self.0.take() {
+            Writer::abandon(&mut batch, "the end of an operation was interrupted");
         }
     }
 }
@@ -532,6 +579,33 @@ mod tests {
         // And the writer still works.
         insert(&writer, 100, 0).await.unwrap();
         assert_eq!(rows(&writer).await, kept.len() as i64 + 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn operations_that_roll_back_cannot_hold_a_batch_open() {
+        // A stream of refusals (each rolls back) with a write among them: the write's batch still
+        // ends within MAX_BATCH turns, so it answers while the refusals go on.
+        let (_dir, writer) = writer().await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut spammers = Vec::new();
+        for _ in 0..4 {
+            let writer = Arc::clone(&writer);
+            let stop = Arc::clone(&stop);
+            spammers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let tx = writer.begin().await.unwrap();
+                    tx.rollback().await.unwrap();
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let answered = tokio::time::timeout(Duration::from_secs(3), insert(&writer, 7, 7)).await;
+        stop.store(true, Ordering::SeqCst);
+        for spammer in spammers {
+            spammer.await.unwrap();
+        }
+        assert!(answered.is_ok(), "a write waited for the refusals to stop");
+        assert_eq!(rows(&writer).await, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

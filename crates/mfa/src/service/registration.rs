@@ -229,20 +229,21 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     let LoadedCredential::Pending { pending, challenge } = loaded.credential else {
                         return (Verdict::Reject, Err(Error::Rejected));
                     };
+                    // A registration that expired or was revoked is not found, whatever the code
+                    // (decided before the code is compared, so the answer says nothing about it),
+                    // and the attempt still counts as a failure.
+                    let Some(pending) =
+                        pending.filter(|p| now < p.expires_at && outlived_nothing(loaded.user, p))
+                    else {
+                        let gone = Error::NotFound {
+                            what: "pending registration",
+                        };
+                        return (Verdict::Reject, Err(gone));
+                    };
                     if !code_matches(challenge, method, &tag, now) {
                         return (Verdict::Reject, Err(Error::Rejected));
                     }
-                    match pending.filter(|p| now < p.expires_at && outlived_nothing(loaded.user, p)) {
-                        Some(pending) => (Verdict::Accept(Consume::Pending), Ok(pending.clone())),
-                        // The right code for a registration that expired or was revoked: it still
-                        // counts as a failure, so the answer is no free oracle for codes.
-                        None => (
-                            Verdict::Reject,
-                            Err(Error::NotFound {
-                                what: "pending registration",
-                            }),
-                        ),
-                    }
+                    (Verdict::Accept(Consume::Pending), Ok(pending.clone()))
                 },
             )
             .await?;
