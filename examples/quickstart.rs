@@ -103,7 +103,8 @@ async fn main() -> Result<(), Error> {
     say(&format!("Alice types the code her app shows: {code}"));
     let app = mfa
         .confirm_app_enrollment(&alice, enrollment.method(), &code)
-        .await?;
+        .await?
+        .method;
     say(&format!(
         "registered: {} ({:?}), default: {}",
         app.name, app.kind, app.is_default
@@ -131,7 +132,10 @@ async fn main() -> Result<(), Error> {
         "Alice reads the text on {} and types {texted}",
         sent.masked_number
     ));
-    let mobile = mfa.confirm_phone_enrollment(&alice, sent.method, &texted).await?;
+    let mobile = mfa
+        .confirm_phone_enrollment(&alice, sent.method, &texted)
+        .await?
+        .method;
     say(&format!(
         "registered: {} {}",
         mobile.name,

@@ -87,13 +87,13 @@ pub enum Reason {
     /// The user signed out since the last verification and the device's "don't ask again" period has
     /// ended or was revoked. Calls for [`Action::RequireMfa`].
     RememberedDeviceExpired,
-    /// The password changed after the last verification. Calls for [`Action::RequireMfa`].
+    /// The password changed at or after the last verification. Calls for [`Action::RequireMfa`].
     PasswordChanged,
-    /// All sessions were revoked after the last verification. Calls for [`Action::RequireMfa`].
+    /// All sessions were revoked at or after the last verification. Calls for [`Action::RequireMfa`].
     SessionsRevoked,
-    /// The registered methods changed after the last verification. Calls for [`Action::RequireMfa`].
+    /// The registered methods changed at or after the last verification. Calls for [`Action::RequireMfa`].
     MethodsChanged,
-    /// An administrator revoked MFA sessions after the last verification. Calls for [`Action::RequireMfa`].
+    /// An administrator revoked MFA sessions at or after the last verification. Calls for [`Action::RequireMfa`].
     MfaSessionsRevoked,
     /// The last verification is older than the maximum authentication age. Calls for [`Action::RequireMfa`].
     MaxAgeReached,

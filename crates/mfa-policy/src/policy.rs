@@ -147,8 +147,9 @@ impl Policy {
     /// 7. at a sign-in, security info reconfirmation.
     ///
     /// Instants of the device's record more than [`CLOCK_SKEW_TOLERANCE`](crate::CLOCK_SKEW_TOLERANCE)
-    /// after `now` count as absent. The action is the most restrictive among the reasons. A limit is reached at exactly its length
-    /// (valid for one second less); an event invalidates a verification made strictly before it.
+    /// after `now` count as absent. The action is the most restrictive among the reasons. A limit is
+    /// reached at exactly its length (valid for one millisecond less); an event invalidates every
+    /// verification made at or before it.
     #[must_use]
     pub fn decide(
         &self,
@@ -263,7 +264,8 @@ impl Policy {
             }
             return;
         };
-        let after_last = |event: Option<UnixTime>| event.is_some_and(|at| at > last);
+        // At or after: anything proven at or before a revocation is revoked by it.
+        let after_last = |event: Option<UnixTime>| event.is_some_and(|at| at >= last);
 
         if after_last(device.signed_out_at) && !self.remembered(user, device, now) {
             reasons.push(if device.remembered_at.is_some() {
@@ -313,7 +315,7 @@ impl Policy {
         ]
         .into_iter()
         .flatten()
-        .any(|event| event > at);
+        .any(|event| event >= at);
         !invalidated_since && !at.reached(window, now)
     }
 }

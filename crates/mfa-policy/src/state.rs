@@ -57,8 +57,9 @@ impl Method {
 /// What the host knows about the user: admin settings, registered methods, and the instants of the
 /// events that invalidate earlier verifications.
 ///
-/// Every instant is optional: `None` means "never happened". An event invalidates a verification
-/// made strictly before it (an event in the same second as the verification does not).
+/// Every instant is optional: `None` means "never happened". An event invalidates every verification
+/// made at or before it (instants are milliseconds, so a verification made after it in the same second
+/// is not).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UserState {

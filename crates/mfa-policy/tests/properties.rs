@@ -238,15 +238,17 @@ proptest! {
         }
     }
 
-    /// ... until a new verification: one made now, after every recorded event and at or after the
-    /// start of the sign-in, leaves no reason to ask for MFA.
+    /// ... until a new verification: one made now, after every recorded event (at least a millisecond:
+    /// an event at the same instant revokes it) and at or after the start of the sign-in, leaves no
+    /// reason to ask for MFA.
     #[test]
     fn a_new_verification_clears_mfa(
         config in config(), mut user in user(), mut device in device(), mut ctx in context(),
         now in (-SPAN..SPAN).prop_map(|o| UnixTime::from_secs(T0 + o)),
     ) {
         let policy = Policy::new(config).unwrap();
-        let clamp = |t: &mut Option<UnixTime>| *t = t.map(|t| t.min(now));
+        let before = now.saturating_sub(Duration::from_millis(1));
+        let clamp = |t: &mut Option<UnixTime>| *t = t.map(|t| t.min(before));
         clamp(&mut user.password_changed_at);
         clamp(&mut user.sessions_valid_from);
         clamp(&mut user.methods_changed_at);

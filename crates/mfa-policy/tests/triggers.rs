@@ -14,6 +14,11 @@ const MIN: i64 = 60;
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
+/// `offset` milliseconds after T0: the boundaries of the revocations are a millisecond wide.
+fn ms(offset: i64) -> UnixTime {
+    UnixTime::from_millis(T0 * 1000 + offset)
+}
+
 fn t(offset: i64) -> UnixTime {
     UnixTime::from_secs(T0 + offset)
 }
@@ -114,7 +119,9 @@ const CASES: &[Case] = &[
     // Signed out, and the remembered device that spares exactly that prompt.
     Case { name: "signed out, not remembered", now: DAY, setup: |s, _| s.device.signed_out_at = Some(t(1)),
            action: RequireMfa, reasons: &[SignedOut], recommendations: &[] },
-    Case { name: "signed out in the second of the verification", now: DAY, setup: |s, _| s.device.signed_out_at = Some(t(0)),
+    Case { name: "signed out at the instant of the verification", now: DAY, setup: |s, _| s.device.signed_out_at = Some(t(0)),
+           action: RequireMfa, reasons: &[SignedOut], recommendations: &[] },
+    Case { name: "signed out a millisecond before the verification", now: DAY, setup: |s, _| s.device.signed_out_at = Some(ms(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
     Case { name: "signed out before the verification", now: DAY, setup: |s, _| s.device.signed_out_at = Some(t(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
@@ -132,12 +139,17 @@ const CASES: &[Case] = &[
     Case { name: "remembered: record older than an admin revocation", now: DAY,
            setup: |s, n| { remember_30_days(s, n); s.user.mfa_sessions_revoked_at = Some(t(1)); s.device.last_mfa = Some(t(2)); s.device.signed_out_at = Some(t(3)); },
            action: RequireMfa, reasons: &[RememberedDeviceExpired], recommendations: &[] },
-    Case { name: "remembered: record in the second of the event still valid", now: DAY,
+    Case { name: "remembered: record at the instant of the event revoked", now: DAY,
            setup: |s, n| { remember_30_days(s, n); s.user.password_changed_at = Some(t(0)); },
+           action: RequireMfa, reasons: &[RememberedDeviceExpired, PasswordChanged], recommendations: &[] },
+    Case { name: "remembered: record a millisecond after the event still valid", now: DAY,
+           setup: |s, n| { remember_30_days(s, n); s.user.password_changed_at = Some(ms(-1)); },
            action: Allow, reasons: &[], recommendations: &[] },
 
     // Events after the last verification.
-    Case { name: "password changed in the second of the verification", now: DAY, setup: |s, _| s.user.password_changed_at = Some(t(0)),
+    Case { name: "password changed: at the instant of the verification", now: DAY, setup: |s, _| s.user.password_changed_at = Some(t(0)),
+           action: RequireMfa, reasons: &[PasswordChanged], recommendations: &[] },
+    Case { name: "password changed: a millisecond before the verification", now: DAY, setup: |s, _| s.user.password_changed_at = Some(ms(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
     Case { name: "password changed a second after", now: DAY, setup: |s, _| s.user.password_changed_at = Some(t(1)),
            action: RequireMfa, reasons: &[PasswordChanged], recommendations: &[] },
@@ -146,15 +158,21 @@ const CASES: &[Case] = &[
     Case { name: "password change not spared by a remembered device", now: DAY,
            setup: |s, n| { remember_30_days(s, n); s.user.password_changed_at = Some(t(1)); s.device.signed_out_at = None; },
            action: RequireMfa, reasons: &[PasswordChanged], recommendations: &[] },
-    Case { name: "sessions revoked: valid from the verification", now: DAY, setup: |s, _| s.user.sessions_valid_from = Some(t(0)),
+    Case { name: "sessions revoked: at the instant of the verification", now: DAY, setup: |s, _| s.user.sessions_valid_from = Some(t(0)),
+           action: RequireMfa, reasons: &[SessionsRevoked], recommendations: &[] },
+    Case { name: "sessions revoked: a millisecond before the verification", now: DAY, setup: |s, _| s.user.sessions_valid_from = Some(ms(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
     Case { name: "sessions revoked: valid from a second after", now: DAY, setup: |s, _| s.user.sessions_valid_from = Some(t(1)),
            action: RequireMfa, reasons: &[SessionsRevoked], recommendations: &[] },
-    Case { name: "methods changed: same second", now: DAY, setup: |s, _| s.user.methods_changed_at = Some(t(0)),
+    Case { name: "methods changed: at the instant of the verification", now: DAY, setup: |s, _| s.user.methods_changed_at = Some(t(0)),
+           action: RequireMfa, reasons: &[MethodsChanged], recommendations: &[] },
+    Case { name: "methods changed: a millisecond before the verification", now: DAY, setup: |s, _| s.user.methods_changed_at = Some(ms(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
     Case { name: "methods changed: a second after", now: DAY, setup: |s, _| s.user.methods_changed_at = Some(t(1)),
            action: RequireMfa, reasons: &[MethodsChanged], recommendations: &[] },
-    Case { name: "admin revoked MFA sessions: same second", now: DAY, setup: |s, _| s.user.mfa_sessions_revoked_at = Some(t(0)),
+    Case { name: "admin revoked MFA sessions: at the instant of the verification", now: DAY, setup: |s, _| s.user.mfa_sessions_revoked_at = Some(t(0)),
+           action: RequireMfa, reasons: &[MfaSessionsRevoked], recommendations: &[] },
+    Case { name: "admin revoked MFA sessions: a millisecond before the verification", now: DAY, setup: |s, _| s.user.mfa_sessions_revoked_at = Some(ms(-1)),
            action: Allow, reasons: &[], recommendations: &[] },
     Case { name: "admin revoked MFA sessions: a second after", now: DAY, setup: |s, _| s.user.mfa_sessions_revoked_at = Some(t(1)),
            action: RequireMfa, reasons: &[MfaSessionsRevoked], recommendations: &[] },

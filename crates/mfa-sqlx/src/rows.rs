@@ -71,8 +71,8 @@ pub(crate) fn id16(bytes: &[u8], what: &str) -> Result<[u8; 16], StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("{what}: expected 16 bytes, found {}", bytes.len())))
 }
 
-pub(crate) fn time(secs: i64) -> UnixTime {
-    UnixTime::from_secs(secs)
+pub(crate) fn time(millis: i64) -> UnixTime {
+    UnixTime::from_millis(millis)
 }
 
 pub(crate) fn step_column(step: u64) -> Result<i64, StoreError> {

@@ -592,7 +592,7 @@ macro_rules! impl_store {
                     },
                     _ => (Self::lock_user_in(&mut tx, user).await?, None),
                 };
-                if let Some(until) = row.locked_until.filter(|until| *until > now.as_secs()) {
+                if let Some(until) = row.locked_until.filter(|until| *until > now.as_millis()) {
                     tx.rollback().await.map_err(db)?;
                     return Ok(mfa::Attempt::Locked {
                         until: $crate::rows::time(until),
@@ -629,7 +629,7 @@ macro_rules! impl_store {
                 }
                 let failures = $crate::rows::failures_value(row.failures)?.saturating_add(1);
                 let locked_until = match rule.lock_for(failures) {
-                    Some(lock) => Some(now.saturating_add(lock).as_secs()),
+                    Some(lock) => Some(now.saturating_add(lock).as_millis()),
                     None => row.locked_until,
                 };
                 sqlx::query("UPDATE mfa_users SET failures = $2, locked_until = $3 WHERE user_id = $1")
@@ -674,7 +674,7 @@ macro_rules! impl_store {
                 )
                 .bind(user.as_str())
                 .bind(&challenge.tag.as_bytes()[..])
-                .bind(challenge.expires_at.as_secs())
+                .bind(challenge.expires_at.as_millis())
                 .bind($crate::rows::to_json(&challenge)?)
                 .execute(&mut *tx)
                 .await
@@ -690,9 +690,9 @@ macro_rules! impl_store {
                 limit: &mfa::SendLimit,
             ) -> Result<bool, mfa::StoreError> {
                 use sqlx::Row as _;
-                let window_start = now.saturating_sub(limit.window).as_secs();
+                let window_start = now.saturating_sub(limit.window).as_millis();
                 // Sends matter for the window and for the user's interval, which may be longer.
-                let kept_from = now.saturating_sub(limit.window.max(limit.min_interval)).as_secs();
+                let kept_from = now.saturating_sub(limit.window.max(limit.min_interval)).as_millis();
                 let (mut tx, _) = self.lock_user(user).await?;
                 Self::lock_number(&mut tx, number).await?;
                 // Prune this number's old sends (all of them were written under its lock).
@@ -737,7 +737,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO mfa_phone_sends (user_id, number, sent_at) VALUES ($1, $2, $3)")
                     .bind(user.as_str())
                     .bind(number.as_str())
-                    .bind(now.as_secs())
+                    .bind(now.as_millis())
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
@@ -891,8 +891,8 @@ macro_rules! impl_store {
                 .bind(&device.id.as_bytes()[..])
                 .bind(&device.token_hash.as_bytes()[..])
                 .bind(&device.name)
-                .bind(device.created_at.as_secs())
-                .bind(device.last_used_at.as_secs())
+                .bind(device.created_at.as_millis())
+                .bind(device.last_used_at.as_millis())
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;
@@ -928,7 +928,7 @@ macro_rules! impl_store {
                 )
                 .bind(user.as_str())
                 .bind(&device.as_bytes()[..])
-                .bind(now.as_secs())
+                .bind(now.as_millis())
                 .execute(&mut *turn)
                 .await
                 .map_err($crate::rows::db)?;

@@ -113,3 +113,54 @@ async fn postgres_races_hold_when_the_default_isolation_is_serializable() {
     })
     .await;
 }
+
+/// Instants were whole seconds before the millisecond migration: a database written then reads the
+/// same instants after `migrate()` (a remembered device and a lock).
+#[tokio::test]
+async fn sqlite_instants_written_in_seconds_read_the_same_after_migrating_to_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/20260101000000_mfa_init.sql"
+        ),
+        first.join("20260101000000_mfa_init.sql"),
+    )
+    .unwrap();
+    let store = SqliteStore::open(dir.path().join("old.sqlite3")).await.unwrap();
+    sqlx::migrate::Migrator::new(first.as_path())
+        .await
+        .unwrap()
+        .run(store.pool())
+        .await
+        .unwrap();
+    // What the first version wrote: seconds.
+    let user = common::user("old");
+    sqlx::query("INSERT INTO mfa_users (user_id, failures, locked_until) VALUES ($1, 5, 4000000000)")
+        .bind(user.as_str())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO mfa_devices (user_id, device_id, token_hash, name, created_at, last_used_at) \
+         VALUES ($1, $2, $3, 'Laptop', 1700000000, 1700000060)",
+    )
+    .bind(user.as_str())
+    .bind(vec![7_u8; 16])
+    .bind(vec![9_u8; 32])
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    store.migrate().await.unwrap();
+    let devices = store.list_devices(&user).await.unwrap();
+    assert_eq!(devices[0].created_at, mfa::UnixTime::from_secs(1_700_000_000));
+    assert_eq!(devices[0].last_used_at, mfa::UnixTime::from_secs(1_700_000_060));
+    let throttle = store.throttle_state(&user).await.unwrap();
+    assert_eq!(
+        throttle.locked_until,
+        Some(mfa::UnixTime::from_secs(4_000_000_000))
+    );
+}

@@ -129,9 +129,11 @@ async fn story<S: Store + 'static>(store: S) -> Vec<Needle> {
         .unwrap();
     let texted = phones.last_code_to(&number.parse().unwrap()).unwrap();
     needles.push(text("phone enrollment code", &texted));
-    mfa.confirm_phone_enrollment(&user, sent.method, &texted)
+    let verified = mfa
+        .confirm_phone_enrollment(&user, sent.method, &texted)
         .await
-        .unwrap();
+        .unwrap()
+        .proof;
 
     // Recovery codes, one of them used.
     let codes = mfa

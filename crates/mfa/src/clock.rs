@@ -40,11 +40,12 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> UnixTime {
-        let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+        // Milliseconds: a revocation and a verification in the same second keep their order.
+        let millis = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
         };
-        UnixTime::from_secs(secs)
+        UnixTime::from_millis(millis)
     }
 }
 
@@ -66,25 +67,25 @@ pub struct ManualClock(AtomicI64);
 impl ManualClock {
     /// A clock showing `now`.
     pub fn new(now: UnixTime) -> Self {
-        ManualClock(AtomicI64::new(now.as_secs()))
+        ManualClock(AtomicI64::new(now.as_millis()))
     }
 
     /// Sets the time.
     pub fn set(&self, now: UnixTime) {
-        self.0.store(now.as_secs(), Ordering::SeqCst);
+        self.0.store(now.as_millis(), Ordering::SeqCst);
     }
 
-    /// Moves the time forward by `by` (whole seconds).
+    /// Moves the time forward by `by` (whole milliseconds).
     pub fn advance(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
-            Some(t.saturating_add(secs))
+            Some(t.saturating_add(millis))
         });
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
-        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
+        UnixTime::from_millis(self.0.load(Ordering::SeqCst))
     }
 }

@@ -27,6 +27,18 @@ pub struct MethodSummary {
     pub masked_number: Option<String>,
 }
 
+/// A confirmed registration: the new method, and the proof its confirmation made (the code was a
+/// second-factor verification like any other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Enrolled {
+    /// The method as a settings page shows it.
+    pub method: MethodSummary,
+    /// The verification the confirmation made: the session's new last-MFA time, and what
+    /// [`Mfa::remember_device`](crate::Mfa::remember_device) takes.
+    pub proof: Verified,
+}
+
 /// A begun authenticator-app registration: show the QR code (or the key to type), then confirm with
 /// [`Mfa::confirm_app_enrollment`](crate::Mfa::confirm_app_enrollment) and the app's first code.
 ///
@@ -184,8 +196,8 @@ impl Verified {
 ///
 /// ```
 /// use mfa::{
-///     Channel, Clock, Config, KeyId, KeyRing, MemoryStore, Mfa, PhoneKind, RecordingPhoneDelivery,
-///     SystemClock, TagSecret, UserId,
+///     Channel, Config, KeyId, KeyRing, MemoryStore, Mfa, PhoneKind, RecordingPhoneDelivery,
+///     TagSecret, UserId,
 /// };
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -203,9 +215,9 @@ impl Verified {
 ///     .begin_phone_enrollment(&alice, PhoneKind::Mobile, "+14155552671", Channel::Sms, None)
 ///     .await?;
 /// let code = phones.last_code_to(&"+14155552671".parse()?).ok_or("no SMS")?;
-/// mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
+/// let enrolled = mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
 /// // ... and that fresh proof is her session's last MFA time, as the step-up needs.
-/// let codes = mfa.generate_recovery_codes(&alice, Some(SystemClock.now())).await?;
+/// let codes = mfa.generate_recovery_codes(&alice, Some(enrolled.proof.at())).await?;
 /// assert_eq!(codes.len(), 10);
 /// assert_eq!(format!("{codes:?}"), "RecoveryCodes(10 codes, redacted)");
 ///
@@ -247,8 +259,8 @@ impl fmt::Debug for RecoveryCodes {
 ///
 /// ```
 /// use mfa::{
-///     Channel, Clock, Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, PhoneKind,
-///     RecordingPhoneDelivery, SystemClock, TagSecret, UserId,
+///     Channel, Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, PhoneKind,
+///     RecordingPhoneDelivery, TagSecret, UserId,
 /// };
 /// use mfa_app_password::Argon2Params;
 ///
@@ -271,10 +283,10 @@ impl fmt::Debug for RecoveryCodes {
 ///     .begin_phone_enrollment(&alice, PhoneKind::Mobile, "+14155552671", Channel::Sms, None)
 ///     .await?;
 /// let code = phones.last_code_to(&"+14155552671".parse()?).ok_or("no SMS")?;
-/// mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
+/// let enrolled = mfa.confirm_phone_enrollment(&alice, sent.method, &code).await?;
 ///
 /// let created = mfa
-///     .create_app_password(&alice, "Mail on my laptop", Some(SystemClock.now()))
+///     .create_app_password(&alice, "Mail on my laptop", Some(enrolled.proof.at()))
 ///     .await?;
 /// assert!(!format!("{created:?}").contains(created.password.expose()));
 /// let typed = created.password.expose().to_owned(); // what the user pastes into the mail client

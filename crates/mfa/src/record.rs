@@ -32,7 +32,8 @@ use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
 /// mfa.sign_out_everywhere(&alice).await?;
 ///
 /// let record = mfa.store().get_user(&alice).await?.unwrap_or_default();
-/// let session_still_valid = record.sessions_valid_from.is_none_or(|from| issued_at >= from);
+/// // A session issued at or before the revoking instant is revoked, one issued after it is not.
+/// let session_still_valid = record.sessions_valid_from.is_none_or(|from| issued_at > from);
 /// assert!(!session_still_valid);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
@@ -55,7 +56,7 @@ pub struct UserRecord {
     pub default_method: Option<MethodId>,
     /// When the password last changed.
     pub password_changed_at: Option<UnixTime>,
-    /// Sessions issued before this instant are revoked ("sign out everywhere").
+    /// Sessions issued at or before this instant are revoked ("sign out everywhere").
     pub sessions_valid_from: Option<UnixTime>,
     /// When the methods last changed (added, removed, re-registration required).
     pub methods_changed_at: Option<UnixTime>,
@@ -66,6 +67,31 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// Whether a revocation (a password change, a sign-out everywhere, a method change or an
+    /// administrator's revocation) at or after `proven_at` revokes a verification made then. One rule
+    /// for every flow: anything proven at or before a revocation is revoked by it; instants are
+    /// milliseconds, so a verification made after it in the same second is not.
+    ///
+    /// ```
+    /// use mfa::{UnixTime, UserRecord};
+    ///
+    /// let changed = UnixTime::from_millis(1_700_000_000_500);
+    /// let record = UserRecord { password_changed_at: Some(changed), ..UserRecord::default() };
+    /// assert!(record.revokes(changed));
+    /// assert!(!record.revokes(UnixTime::from_millis(1_700_000_000_501)));
+    /// ```
+    pub fn revokes(&self, proven_at: UnixTime) -> bool {
+        [
+            self.password_changed_at,
+            self.sessions_valid_from,
+            self.methods_changed_at,
+            self.mfa_sessions_revoked_at,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|revoked| revoked >= proven_at)
+    }
+
     /// The policy's view of this user with these methods.
     pub fn policy_state(&self, methods: &[MethodRecord]) -> UserState {
         UserState {

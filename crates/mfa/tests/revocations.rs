@@ -7,9 +7,13 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
-use mfa::{Channel, Error, KeyId, KeyRing, MfaState, PhoneKind, Reason, Store, UserId};
+use mfa::{
+    Channel, Error, KeyId, KeyRing, MethodId, MfaState, PhoneKind, Reason, SignInContext, Store, UnixTime,
+    UserId,
+};
 use mfa_enroll::KeyUri;
 
 const MOBILE: &str = "+14155552671";
@@ -195,4 +199,110 @@ async fn with_app_passwords_turned_off_none_verifies_whatever_the_mfa_state() {
             .unwrap(),
         created.id
     );
+}
+
+/// The revocations whose instant ends earlier verifications.
+#[derive(Debug, Clone, Copy)]
+enum Revocation {
+    PasswordChanged,
+    SignOutEverywhere,
+    AdminRevokesMfaSessions,
+    MethodRemoved,
+    MethodAdded,
+}
+
+/// Runs the revocation now (`mobile`: the phone a removal removes; `last_mfa`: the step-up it needs).
+async fn revoke(
+    h: &Harness,
+    who: &UserId,
+    revocation: Revocation,
+    mobile: Option<MethodId>,
+    last_mfa: UnixTime,
+) {
+    match revocation {
+        Revocation::PasswordChanged => h.mfa.password_changed(who).await.unwrap(),
+        Revocation::SignOutEverywhere => h.mfa.sign_out_everywhere(who).await.unwrap(),
+        Revocation::AdminRevokesMfaSessions => h.mfa.revoke_mfa_sessions(who).await.unwrap(),
+        Revocation::MethodRemoved => h
+            .mfa
+            .remove_method(who, mobile.unwrap(), Some(last_mfa))
+            .await
+            .unwrap(),
+        Revocation::MethodAdded => {
+            h.enroll_mobile(who, "+14155550100", Some(last_mfa)).await;
+        }
+    }
+}
+
+const EVERY_REVOCATION: [Revocation; 5] = [
+    Revocation::PasswordChanged,
+    Revocation::SignOutEverywhere,
+    Revocation::AdminRevokesMfaSessions,
+    Revocation::MethodRemoved,
+    Revocation::MethodAdded,
+];
+
+async fn spared(h: &Harness, who: &UserId, token: &str) -> bool {
+    let answer = h
+        .mfa
+        .begin_sign_in(who, Some(token), SignInContext::sign_in(h.now()))
+        .await
+        .unwrap();
+    answer.decision.is_allowed()
+}
+
+/// Issue 12, item 1: a proof made at the very instant of a revocation is revoked by it. It cannot be
+/// turned into a remembered device afterwards, and a device remembered at that instant is not spared.
+#[tokio::test]
+async fn a_proof_made_at_the_instant_of_a_revocation_is_revoked_by_it() {
+    for revocation in EVERY_REVOCATION {
+        let h = harness();
+        let who = user("alice");
+        h.mfa.set_mfa_state(&who, MfaState::Enforced).await.unwrap();
+        let (app, totp) = h.enroll_app(&who, None).await;
+        let mobile = match revocation {
+            Revocation::MethodRemoved => Some(h.enroll_mobile(&who, MOBILE, h.last_registration()).await),
+            _ => None,
+        };
+        let proof = h.verify_next(&who, app, &totp).await;
+        let remembered = h.mfa.remember_device(&proof, "Laptop").await.unwrap();
+        // The revocation lands in the same millisecond as the proof.
+        revoke(&h, &who, revocation, mobile, proof.at()).await;
+        let turned_into_device = h.mfa.remember_device(&proof, "Phone").await;
+        assert!(
+            matches!(turned_into_device, Err(Error::StepUpRequired)),
+            "{revocation:?}: {turned_into_device:?}"
+        );
+        h.clock.advance(Duration::from_secs(60));
+        assert!(
+            !spared(&h, &who, remembered.token.expose()).await,
+            "{revocation:?}: a device remembered at the revoking instant is still spared"
+        );
+    }
+}
+
+/// The other side of the boundary: a proof made a millisecond after the revocation stands.
+#[tokio::test]
+async fn a_proof_made_a_millisecond_after_a_revocation_stands() {
+    for revocation in EVERY_REVOCATION {
+        let h = harness();
+        let who = user("alice");
+        h.mfa.set_mfa_state(&who, MfaState::Enforced).await.unwrap();
+        let (app, totp) = h.enroll_app(&who, None).await;
+        let mobile = match revocation {
+            Revocation::MethodRemoved => Some(h.enroll_mobile(&who, MOBILE, h.last_registration()).await),
+            _ => None,
+        };
+        h.advance(30);
+        let before = h.now();
+        revoke(&h, &who, revocation, mobile, before).await;
+        h.clock.advance(Duration::from_millis(1));
+        let proof = h.mfa.verify(&who, app, &h.code(&totp)).await.unwrap();
+        let remembered = h.mfa.remember_device(&proof, "Laptop").await.unwrap();
+        h.clock.advance(Duration::from_secs(60));
+        assert!(
+            spared(&h, &who, remembered.token.expose()).await,
+            "{revocation:?}: a device remembered after the revocation is not spared"
+        );
+    }
 }

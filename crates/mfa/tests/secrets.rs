@@ -90,7 +90,7 @@ async fn after_a_full_scenario_no_plaintext_is_stored_emitted_or_printed() {
         .await
         .unwrap();
     debug.push(format!("{app:?}"));
-    let app = app.id;
+    let app = app.method.id;
 
     // A phone.
     let proof = h.verify_next(&alice, app, &totp).await;
@@ -110,7 +110,9 @@ async fn after_a_full_scenario_no_plaintext_is_stored_emitted_or_printed() {
         .confirm_phone_enrollment(&alice, sent.method, &code)
         .await
         .unwrap()
+        .method
         .id;
+    h.advance(1);
 
     // A sign-in with an SMS code, remembered.
     let sign_in = h
@@ -315,9 +317,10 @@ async fn reencrypt_user_reseals_every_old_secret_at_once() {
     let proof = old.verify_next(&alice, app, &totp).await;
     let accepted_first = old.code(&totp);
     let (second, second_totp) = old.enroll_app(&alice, Some(proof.at())).await;
+    let proof = old.last_registration().unwrap();
     // The code that confirmed the second app (same clock): its step is used.
     let accepted_second = old.code(&second_totp);
-    old.enroll_mobile(&alice, MOBILE, Some(proof.at())).await;
+    old.enroll_mobile(&alice, MOBILE, Some(proof)).await;
     let before = sealed(&store, &alice).await;
     assert_eq!(before.len(), 2);
     assert!(before.iter().all(|(_, s)| s.key_id() == KeyId(1)));

@@ -298,7 +298,9 @@ async fn every_flow_reports_a_failing_store_as_a_typed_error() {
         .confirm_phone_enrollment(&alice, sent.method, &f.last_code(MOBILE))
         .await
         .unwrap()
+        .method
         .id;
+    f.advance(1);
     f.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
     let proof = f.mfa.verify(&alice, mobile, &f.last_code(MOBILE)).await.unwrap();
     let codes = f
@@ -469,6 +471,7 @@ async fn no_code_is_sent_unless_the_send_and_its_code_were_recorded() {
         .confirm_phone_enrollment(&alice, sent.method, &f.last_code(MOBILE))
         .await
         .unwrap()
+        .method
         .id;
     for call in ["record_phone_send", "put_phone_challenge"] {
         f.store.fail(&[call]);
@@ -504,6 +507,7 @@ async fn an_attempt_the_store_failed_to_commit_counted_nothing_and_used_up_nothi
         .confirm_phone_enrollment(&alice, sent.method, &f.last_code(MOBILE))
         .await
         .unwrap()
+        .method
         .id;
     assert!(f.mfa.verify(&alice, mobile, "000000").await.is_err());
     assert_eq!(failures(&f, &alice).await, 1);
@@ -599,6 +603,7 @@ async fn account(f: &Faulty, alice: &UserId) -> (MethodId, mfa::Verified) {
         .confirm_phone_enrollment(alice, sent.method, &f.last_code(MOBILE))
         .await
         .unwrap()
+        .method
         .id;
     let proof = fresh_proof(f, alice, mobile).await;
     f.mfa.remember_device(&proof, "Laptop").await.unwrap();
@@ -765,7 +770,7 @@ async fn removing_a_method_fails_at_every_store_call_and_still_counts_as_a_chang
             .await
             .unwrap();
         let code = f.phones.last_code_to(&"+442071838750".parse().unwrap()).unwrap();
-        let office = f.mfa.confirm_phone_enrollment(&alice, sent.method, &code).await.unwrap().id;
+        let office = f.mfa.confirm_phone_enrollment(&alice, sent.method, &code).await.unwrap().method.id;
         let proof = fresh_proof(&f, &alice, mobile).await;
         let device = f.mfa.remember_device(&proof, "Laptop").await.unwrap();
         f.advance(1);
@@ -846,7 +851,7 @@ async fn adding_a_method_fails_at_every_store_call_and_still_counts_as_a_change(
             .confirm_phone_enrollment(&who, sent.method, &f.last_code(MOBILE))
             .await
             .unwrap()
-            .id;
+            .method.id;
         let proof = fresh_proof(&f, &who, mobile).await;
         let device = f.mfa.remember_device(&proof, "Laptop").await.unwrap();
         let enrollment = f

@@ -32,7 +32,7 @@ async fn alice<S: Store>(h: &Harness<S>) -> Alice {
     let mobile = h.enroll_mobile(&id, MOBILE, Some(proof.at())).await;
     let recovery = h
         .mfa
-        .generate_recovery_codes(&id, Some(proof.at()))
+        .generate_recovery_codes(&id, h.last_registration())
         .await
         .unwrap()
         .codes()

@@ -457,3 +457,54 @@ async fn reregistration_removes_methods_and_asks_to_register() {
     assert_eq!(sign_in.decision.action, Action::RequireRegistration);
     assert!(h.events.kinds().contains(&EventKind::ReregistrationRequired));
 }
+
+/// Issue 12, item 7: a registration made during a sign-in completes it. The confirmation's proof is
+/// a verification like `verify`'s: the device can be remembered with it, and the next sign-in on that
+/// device is not asked again (before, confirming returned only the method and nothing proved MFA).
+#[tokio::test]
+async fn a_registration_during_a_sign_in_completes_it() {
+    let h = harness();
+    let alice = user("alice");
+    h.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+    let started = h.now();
+    let sign_in = h
+        .mfa
+        .begin_sign_in(&alice, None, SignInContext::sign_in(started))
+        .await
+        .unwrap();
+    assert_eq!(sign_in.decision.action, Action::RequireRegistration);
+
+    let enrollment = h
+        .mfa
+        .begin_app_enrollment(&alice, "alice@example.com", "Phone", None)
+        .await
+        .unwrap();
+    let totp = mfa_enroll::KeyUri::parse(enrollment.uri().as_str())
+        .unwrap()
+        .to_totp()
+        .unwrap();
+    let enrolled = h
+        .mfa
+        .confirm_app_enrollment(&alice, enrollment.method(), &h.code(&totp))
+        .await
+        .unwrap();
+    assert!(enrolled.method.is_default);
+    assert_eq!(enrolled.proof.method(), Some(enrollment.method()));
+    assert_eq!(enrolled.proof.factor(), Factor::AuthenticatorApp);
+    // Fresh for a step-up right away: a second method needs no second code.
+    h.enroll_mobile(&alice, "+14155552671", Some(enrolled.proof.at()))
+        .await;
+
+    let device = h.mfa.remember_device(&enrolled.proof, "Laptop").await.unwrap();
+    h.advance(3600);
+    let again = h
+        .mfa
+        .begin_sign_in(
+            &alice,
+            Some(device.token.expose()),
+            SignInContext::sign_in(h.now()),
+        )
+        .await
+        .unwrap();
+    assert!(again.decision.is_allowed(), "{:?}", again.decision);
+}

@@ -1,5 +1,7 @@
 //! Remembered devices ("don't ask again on this device"): remembering one, listing and forgetting them.
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
@@ -24,12 +26,18 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             });
         };
         let fresh_until = proof.at.saturating_add(policy.config().step_up_freshness);
-        if now >= fresh_until || now < proof.at {
+        // (A registration's proof is dated a millisecond after its change; a clock that stepped back
+        // further than a second is refused.)
+        if now >= fresh_until || now.saturating_add(Duration::from_secs(1)) < proof.at {
             return Err(Error::StepUpRequired);
         }
-        // A block or a suspicious-activity report made since the proof wins over it.
+        // A block or a suspicious-activity report made since the proof wins over it, and a
+        // revocation at or after the proof's instant revoked it.
         let record = self.store.get_user(&proof.user).await?.unwrap_or_default();
         Self::check_prompts_allowed(&record)?;
+        if record.revokes(proof.at) {
+            return Err(Error::StepUpRequired);
+        }
         let token_bytes = Zeroizing::new(random_bytes::<32>()?);
         let token = DeviceToken(Zeroizing::new(URL_SAFE_NO_PAD.encode(&token_bytes[..])));
         let id = DeviceId::generate()?;

@@ -69,7 +69,7 @@ pub const MAX_NAME_CHARS: usize = mfa_app_password::MAX_NAME_CHARS;
 /// assert_eq!(sent.masked_number, "+*********71");
 /// let number = "+14155552671".parse()?;
 /// let code = phones.last_code_to(&number).ok_or("no SMS")?;
-/// let phone = mfa.confirm_phone_enrollment(&bob, sent.method, &code).await?;
+/// let phone = mfa.confirm_phone_enrollment(&bob, sent.method, &code).await?.method;
 ///
 /// // A sign-in a minute later: the default method is the mobile, so a code goes out by SMS.
 /// clock.advance(Duration::from_secs(60));

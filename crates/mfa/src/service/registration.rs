@@ -1,12 +1,16 @@
 //! Registering and managing methods: authenticator apps and phones (begin, confirm), the default
 //! method, removal, the list, and the policy's recommendations.
 
+use std::time::Duration;
+
 use mfa_enroll::Enrollment;
 use mfa_otp::{Secret, Totp};
 use mfa_policy::{DeviceState, MfaState, Recommendation, SensitiveAction, SignInContext, UnixTime};
 
 use super::{Mfa, checked_name, code_matches, parse_code, secret_from, summary, unix_secs};
-use crate::outcome::{AppEnrollment, CodeSent, MethodSummary};
+#[cfg(doc)]
+use crate::outcome::Verified;
+use crate::outcome::{AppEnrollment, CodeSent, Enrolled, MethodSummary};
 use crate::{
     AttemptTarget, Channel, Consume, Credential, Error, EventKind, Factor, LoadedCredential, MessagePurpose,
     MethodId, MethodKind, MethodRecord, PendingEnrollment, PhoneDelivery, PhoneKind, PhoneNumber, Store,
@@ -95,12 +99,16 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
 
     /// Confirms an app registration with a current code from the app. The code's step counts as used.
     /// Failures count toward the lock like any verification.
+    ///
+    /// The confirmation proves the factor: the answer carries a [`Verified`] proof, as
+    /// [`verify`](Self::verify) gives, so a registration made during a sign-in completes it (keep
+    /// its instant as the session's last MFA time, remember the device with it).
     pub async fn confirm_app_enrollment(
         &self,
         user: &UserId,
         method: MethodId,
         code: &str,
-    ) -> Result<MethodSummary, Error> {
+    ) -> Result<Enrolled, Error> {
         let code = parse_code(code)?;
         let now = self.now();
         let time = unix_secs(now)?;
@@ -154,7 +162,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         {
             *last_accepted_step = Some(step);
         }
-        self.add_method(user, pending.method, now).await
+        self.add_method(user, pending.method, Factor::AuthenticatorApp, now)
+            .await
     }
 
     /// Begins registering a phone: sends a test code to `number` over `channel` (SMS to mobiles only).
@@ -205,13 +214,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             .await
     }
 
-    /// Confirms a phone registration with the code that was sent.
+    /// Confirms a phone registration with the code that was sent. Like
+    /// [`confirm_app_enrollment`](Self::confirm_app_enrollment), the answer carries the proof.
     pub async fn confirm_phone_enrollment(
         &self,
         user: &UserId,
         method: MethodId,
         code: &str,
-    ) -> Result<MethodSummary, Error> {
+    ) -> Result<Enrolled, Error> {
         let code = parse_code(code)?;
         let now = self.now();
         let tag = self.tags.phone_code(user, method, &code.to_string());
@@ -248,15 +258,17 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             )
             .await?;
         let pending = self.settle(user, now, Factor::Phone, attempt)?;
-        self.add_method(user, pending.method, now).await
+        self.add_method(user, pending.method, Factor::Phone, now).await
     }
 
+    /// Adds a confirmed method and returns it with the proof its confirmation made.
     async fn add_method(
         &self,
         user: &UserId,
         method: MethodRecord,
+        factor: Factor,
         now: UnixTime,
-    ) -> Result<MethodSummary, Error> {
+    ) -> Result<Enrolled, Error> {
         let kind = method.kind();
         let (cap, what) = match kind {
             MethodKind::AuthenticatorApp => (self.config.max_authenticator_apps, "authenticator apps"),
@@ -301,7 +313,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 method_kind: kind,
             },
         );
-        Ok(summary(&method, &record))
+        // A change revokes what was proven at or before it, this proof included were it dated `now`:
+        // it is dated a millisecond later, as it comes after the change it made.
+        let proven_at = now.saturating_add(Duration::from_millis(1));
+        let proof = self.succeeded(user, proven_at, factor, Some(id), None);
+        Ok(Enrolled {
+            method: summary(&method, &record),
+            proof,
+        })
     }
 
     /// Makes `method` the one challenged by default.

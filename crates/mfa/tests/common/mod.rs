@@ -31,6 +31,8 @@ pub struct Harness<S = MemoryStore> {
     pub delivery: TestPhones,
     pub clock: Arc<ManualClock>,
     pub events: RecordingEventSink,
+    /// The instant of the proof the last registration through `enroll_*` made.
+    pub registered_at: Arc<std::sync::Mutex<Option<UnixTime>>>,
 }
 
 /// Test configuration: cheap argon2 so app-password tests are fast.
@@ -91,6 +93,7 @@ pub fn build_on<S: Store + Clone>(
         delivery,
         clock,
         events,
+        registered_at: Arc::default(),
     }
 }
 
@@ -139,6 +142,12 @@ impl<S: Store> Harness<S> {
         self.clock.now()
     }
 
+    /// The proof of the last registration through `enroll_*`: a fresh MFA for a step-up (a proof
+    /// made before that registration, in the same instant, is revoked by it).
+    pub fn last_registration(&self) -> Option<UnixTime> {
+        *self.registered_at.lock().unwrap()
+    }
+
     pub fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
     }
@@ -155,10 +164,12 @@ impl<S: Store> Harness<S> {
             .to_totp()
             .unwrap();
         let code = self.code(&totp);
-        self.mfa
+        let enrolled = self
+            .mfa
             .confirm_app_enrollment(user, enrollment.method(), &code)
             .await
             .unwrap();
+        *self.registered_at.lock().unwrap() = Some(enrolled.proof.at());
         (enrollment.method(), totp)
     }
 
@@ -177,10 +188,12 @@ impl<S: Store> Harness<S> {
             .await
             .unwrap();
         let code = self.phones.last_code_to(&number.parse().unwrap()).unwrap();
-        self.mfa
+        let enrolled = self
+            .mfa
             .confirm_phone_enrollment(user, sent.method, &code)
             .await
             .unwrap();
+        *self.registered_at.lock().unwrap() = Some(enrolled.proof.at());
         sent.method
     }
 
