@@ -169,7 +169,7 @@ async fn main() -> Result<(), Error> {
     let cookie = remembered.token;
     say(&format!(
         "the laptop is remembered until {} (cookie set)",
-        remembered.until
+        remembered.ends_at
     ));
 
     // ---------------------------------------------------------------- 5. no prompt on that device

@@ -33,8 +33,8 @@ pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
 pub use keys::{KEY_BYTES, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
 pub use memory::MemoryStore;
 pub use outcome::{
-    AppEnrollment, Challenge, CodeSent, DeviceToken, Enrolled, MethodSummary, NewAppPassword, RecoveryCodes,
-    RememberedDevice, SignIn, Verified,
+    AppEnrollment, AppPasswordSummary, Challenge, CodeSent, DeviceSummary, DeviceToken, Enrolled,
+    MethodSummary, NewAppPassword, RecoveryCodes, RememberedDevice, SignIn, Verified,
 };
 pub use record::{
     Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneKind,

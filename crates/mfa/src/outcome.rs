@@ -1,16 +1,22 @@
 //! What the flows of [`Mfa`](crate::Mfa) return.
+//!
+//! The outcomes a host sends to a browser serialise (serde): summaries, sign-in answers,
+//! challenges, proofs. None of them holds a hash, a tag, a secret or a full phone number; what does
+//! (a new secret, recovery codes, an app password, a device token) does not serialise, so it cannot
+//! reach a JSON response by accident: send its `expose()`d text deliberately, once.
 
 use core::fmt;
 
 use mfa_app_password::{AppPassword, AppPasswordId};
 use mfa_enroll::{Enrollment, QrCode, SecretUri};
 use mfa_policy::{Decision, UnixTime};
+use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::{Channel, DeviceId, Factor, MessageId, MethodId, MethodKind, UserId};
 
 /// A registered method as a settings page shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MethodSummary {
     /// Its id.
@@ -29,7 +35,7 @@ pub struct MethodSummary {
 
 /// A confirmed registration: the new method, and the proof its confirmation made (the code was a
 /// second-factor verification like any other).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Enrolled {
     /// The method as a settings page shows it.
@@ -108,7 +114,7 @@ impl AppEnrollment {
 }
 
 /// A code sent to a phone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CodeSent {
     /// The phone method (for a registration, the id the method will have).
@@ -124,7 +130,7 @@ pub struct CodeSent {
 }
 
 /// The answer of [`Mfa::begin_sign_in`](crate::Mfa::begin_sign_in).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SignIn {
     /// What the policy asks for, why, and its recommendations.
@@ -135,8 +141,10 @@ pub struct SignIn {
     pub device: Option<DeviceId>,
 }
 
-/// The challenge of a sign-in or step-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The challenge of a sign-in or step-up. Serialised with a `kind` field: `authenticator_app` or
+/// `phone`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Challenge {
     /// Ask for a code from this authenticator app.
@@ -153,7 +161,10 @@ pub enum Challenge {
 ///
 /// Keep [`at`](Self::at) in the session as its last MFA time: step-up checks take it. Pass the proof to
 /// [`Mfa::remember_device`](crate::Mfa::remember_device) if the user ticked "don't ask again".
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serialises (for a session store or a JSON answer) but does not deserialise: only this crate
+/// makes proofs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verified {
     pub(crate) user: UserId,
     pub(crate) factor: Factor,
@@ -338,6 +349,50 @@ pub struct RememberedDevice {
     pub id: DeviceId,
     /// The cookie value.
     pub token: DeviceToken,
-    /// Until when it spares the prompt at most (the policy's window); the cookie's expiry.
-    pub until: UnixTime,
+    /// When it stops sparing the prompt if it is not used before then: the policy's inactivity
+    /// limit after its last use (14 days with [`PolicyConfig::hosted_suite`]), never after
+    /// [`ends_at`](Self::ends_at). Each sign-in it spares moves this on: set the cookie's `Max-Age`
+    /// from it, and refresh the cookie at each such sign-in.
+    ///
+    /// [`PolicyConfig::hosted_suite`]: crate::PolicyConfig::hosted_suite
+    pub lapses_at: UnixTime,
+    /// When it stops sparing the prompt whatever its use: the remembered period ("don't ask again for
+    /// 30 days"), or the policy's maximum authentication age if that is shorter.
+    pub ends_at: UnixTime,
+}
+
+/// A remembered device as a settings page lists it (no token hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeviceSummary {
+    /// Its id (to forget it).
+    pub id: DeviceId,
+    /// The name it was remembered with ("Firefox on Linux").
+    pub name: String,
+    /// When it was remembered.
+    pub created_at: UnixTime,
+    /// When it last spared its user a prompt (or was remembered).
+    pub last_used_at: UnixTime,
+    /// When it lapses if unused (see [`RememberedDevice::lapses_at`]).
+    pub lapses_at: UnixTime,
+    /// When it ends whatever its use (see [`RememberedDevice::ends_at`]).
+    pub ends_at: UnixTime,
+}
+
+/// An app password as a settings page lists it (no hash, no tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AppPasswordSummary {
+    /// Its id (to revoke it).
+    pub id: AppPasswordId,
+    /// The name the user gave it ("Mail on my laptop").
+    pub name: String,
+    /// When it was created (whole seconds).
+    pub created_at: UnixTime,
+    /// When it last signed a client in (whole seconds), if ever.
+    pub last_used_at: Option<UnixTime>,
+    /// When it stops working, if it expires.
+    pub expires_at: Option<UnixTime>,
+    /// The protocol it is limited to (`imap`, `smtp`), if any.
+    pub scope: Option<String>,
 }

@@ -6,10 +6,12 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use mfa::{
-    Error, EventKind, Factor, KeyId, KeyRing, MemoryStore, MfaState, Policy, PolicyConfig, Reason, Store,
+    Clock, Error, EventKind, Factor, KeyId, KeyRing, MemoryStore, MfaState, Policy, PolicyConfig, Reason,
+    Store,
 };
 
 fn ring() -> KeyRing {
@@ -48,13 +50,17 @@ async fn the_plaintext_is_shown_once_and_never_stored() {
     let list = h.mfa.list_app_passwords(&alice).await.unwrap();
     assert_eq!(list.len(), 1);
     let record = &list[0];
-    assert_eq!(record.id(), created.id);
-    assert_eq!(record.name().as_str(), "Thunderbird");
-    assert_eq!(record.created_at(), secs(&h));
-    assert_eq!(record.last_used_at(), None);
-    assert!(record.hash().starts_with("$argon2id$"), "{}", record.hash());
+    assert_eq!(record.id, created.id);
+    assert_eq!(record.name, "Thunderbird");
+    assert_eq!(record.created_at.as_secs(), secs(&h) as i64);
+    assert_eq!(record.last_used_at, None);
     let debug = format!("{record:?}");
     assert!(!debug.contains(&shown) && !debug.contains(&bare), "{debug}");
+    // Issue 12, item 9: the list is what a browser may see: no hash, in Debug or JSON.
+    let json = serde_json::to_string(&list).unwrap();
+    assert!(!json.contains("argon2") && !debug.contains("argon2"), "{json}");
+    let stored = h.store.list_app_passwords(&alice).await.unwrap();
+    assert!(!json.contains(stored[0].hash()), "{json}");
 
     for text in [h.store_json(), h.events_json()] {
         assert!(!text.contains(&shown) && !text.contains(&bare));
@@ -97,8 +103,8 @@ async fn a_legacy_client_signs_in_with_it_and_its_last_use_is_recorded() {
         vec![EventKind::AppPasswordUsed { id: calendar.id }]
     );
     let list = h.mfa.list_app_passwords(&alice).await.unwrap();
-    assert_eq!(list[0].last_used_at(), None);
-    assert_eq!(list[1].last_used_at(), Some(secs(&h)));
+    assert_eq!(list[0].last_used_at, None);
+    assert_eq!(list[1].last_used_at.map(|t| t.as_secs() as u64), Some(secs(&h)));
 
     h.advance(60);
     let typed = mail.password.expose().replace(' ', "");
@@ -107,8 +113,11 @@ async fn a_legacy_client_signs_in_with_it_and_its_last_use_is_recorded() {
         mail.id
     );
     let list = h.mfa.list_app_passwords(&alice).await.unwrap();
-    assert_eq!(list[0].last_used_at(), Some(secs(&h)));
-    assert_eq!(list[1].last_used_at(), Some(secs(&h) - 60));
+    assert_eq!(list[0].last_used_at.map(|t| t.as_secs() as u64), Some(secs(&h)));
+    assert_eq!(
+        list[1].last_used_at.map(|t| t.as_secs() as u64),
+        Some(secs(&h) - 60)
+    );
 }
 
 #[tokio::test]
@@ -157,7 +166,9 @@ async fn wrong_app_passwords_are_rejected_and_do_not_lock_interactive_sign_in() 
     assert_eq!(h.events.kinds().len(), 5);
     assert_eq!(h.store_failures(&alice).await, 0);
     assert_eq!(
-        h.mfa.list_app_passwords(&alice).await.unwrap()[0].last_used_at(),
+        h.mfa.list_app_passwords(&alice).await.unwrap()[0]
+            .last_used_at
+            .map(|t| t.as_secs() as u64),
         None
     );
     // Interactive sign-in is untouched.
@@ -307,7 +318,7 @@ async fn revoking_one_stops_it_and_only_it() {
         .unwrap();
     let list = h.mfa.list_app_passwords(&alice).await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].id(), calendar.id);
+    assert_eq!(list[0].id, calendar.id);
     assert!(matches!(
         h.mfa.revoke_app_password(&alice, mail.id).await,
         Err(Error::NotFound { what: "app password" })
@@ -374,7 +385,7 @@ async fn at_most_forty_per_user() {
     let bob = user("bob");
     let bob_at = h.registered(&bob).await;
     h.mfa.create_app_password(&bob, "Mail", bob_at).await.unwrap();
-    let first = h.mfa.list_app_passwords(&alice).await.unwrap()[0].id();
+    let first = h.mfa.list_app_passwords(&alice).await.unwrap()[0].id;
     h.mfa.revoke_app_password(&alice, first).await.unwrap();
     h.mfa.create_app_password(&alice, "One more", at).await.unwrap();
     assert_eq!(h.mfa.list_app_passwords(&alice).await.unwrap().len(), 40);
@@ -503,4 +514,73 @@ async fn a_password_change_deletes_them_unless_configured_not_to() {
             .await
             .unwrap();
     }
+}
+
+/// Issue 12, item 2: a password change that lands while an app password is being created (after the
+/// step-up, before the insert) wins: the new app password is not kept, neither when the change is in
+/// the second the creation began (it used to be listed and to verify) nor a second later (it used to
+/// be listed and counted, and never verified).
+#[tokio::test]
+async fn an_app_password_whose_creation_a_password_change_overtook_is_not_kept() {
+    for later in [0, 1] {
+        let h = yielding_harness_with(config());
+        let alice = user("alice");
+        let at = h.registered(&alice).await;
+        let (inner, who, clock) = (h.store.0.clone(), alice.clone(), h.clock.clone());
+        // What `password_changed` does, planted between the creation's step-up and its insert.
+        h.store.1.plant(async move {
+            clock.advance(Duration::from_secs(later));
+            let now = clock.now();
+            inner
+                .update_user(&who, |r| r.password_changed_at = Some(now))
+                .await
+                .unwrap();
+            inner.delete_all_app_passwords(&who).await.unwrap();
+        });
+        let created = h.mfa.create_app_password(&alice, "Mail", at).await;
+        assert!(
+            matches!(created, Err(Error::StepUpRequired)),
+            "{later}: {created:?}"
+        );
+        assert!(
+            h.mfa.list_app_passwords(&alice).await.unwrap().is_empty(),
+            "{later}"
+        );
+        assert!(
+            h.store.list_app_passwords(&alice).await.unwrap().is_empty(),
+            "{later}"
+        );
+    }
+}
+
+/// Issue 12, item 2: an app password that can never verify (older than a password change whose
+/// deletion did not happen, here a change recorded in the store only) is neither listed nor counted
+/// toward the cap.
+#[tokio::test]
+async fn an_app_password_older_than_a_password_change_is_neither_listed_nor_counted() {
+    let mut config = config();
+    config.app_passwords.max_per_user = 1;
+    let h = harness_with(config, ring());
+    let alice = user("alice");
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let at = Some(h.verify_next(&alice, app, &totp).await.at());
+    h.mfa.create_app_password(&alice, "Old", at).await.unwrap();
+    h.advance(1);
+    let now = h.now();
+    h.store
+        .update_user(&alice, |r| r.password_changed_at = Some(now))
+        .await
+        .unwrap();
+    assert!(h.mfa.list_app_passwords(&alice).await.unwrap().is_empty());
+
+    h.advance(1);
+    let fresh = h.verify_next(&alice, app, &totp).await;
+    let new = h
+        .mfa
+        .create_app_password(&alice, "New", Some(fresh.at()))
+        .await
+        .unwrap();
+    let listed = h.mfa.list_app_passwords(&alice).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, new.id);
 }

@@ -66,7 +66,7 @@ async fn spared(h: &Harness, user: &UserId, device: &RememberedDevice) -> bool {
     }
 }
 
-fn listed(devices: &[mfa::DeviceRecord], id: DeviceId) -> bool {
+fn listed(devices: &[mfa::DeviceSummary], id: DeviceId) -> bool {
     devices.iter().any(|d| d.id == id)
 }
 
@@ -79,9 +79,14 @@ async fn a_remembered_device_skips_the_prompt_and_is_listed() {
     assert_eq!(first.device, None);
 
     let (proof, device) = remember(&h, &a, "Firefox on Linux").await;
+    // The default policy (the hosted suite's): remembered for 90 days, 14 if unused.
     assert_eq!(
-        device.until,
+        device.ends_at,
         proof.at().saturating_add(Duration::from_secs(90 * DAY))
+    );
+    assert_eq!(
+        device.lapses_at,
+        proof.at().saturating_add(Duration::from_secs(14 * DAY))
     );
     assert!(
         h.events
@@ -409,7 +414,7 @@ async fn the_remembered_window_ends_at_exactly_ninety_days() {
         .set(start.saturating_add(Duration::from_secs(90 * DAY - 1)));
     assert!(spared(&h, &a.id, &device).await);
     h.clock.set(start.saturating_add(Duration::from_secs(90 * DAY)));
-    assert_eq!(h.now(), device.until);
+    assert_eq!(h.now(), device.ends_at);
     let answer = sign_in(&h, &a.id, device.token.expose()).await;
     assert_eq!(answer.device, None);
     assert_eq!(answer.decision.action, Action::RequireMfa);
@@ -481,4 +486,61 @@ async fn a_report_made_after_the_proof_stops_remembering_the_device() {
         Err(Error::NotAllowed(Reason::SuspiciousActivityReported))
     ));
     assert!(h.mfa.list_devices(&a.id).await.unwrap().is_empty());
+}
+
+/// Issue 12, item 10: with the hosted-suite preset and "don't ask again for 30 days", a device
+/// lapses after 14 days unused. The remembered device and its summary say both instants, and each use moves the
+/// lapse on (never past the hard end).
+#[tokio::test]
+async fn a_remembered_device_says_when_it_lapses_unused_and_when_it_ends() {
+    let h = harness_with(thirty_days(), mfa::KeyRing::new(mfa::KeyId(1), &KEY_1).unwrap());
+    let a = alice(&h).await;
+    let (proof, device) = remember(&h, &a, "Laptop").await;
+    let start = proof.at();
+    let at = |days: u64| start.saturating_add(Duration::from_secs(days * DAY));
+    assert_eq!(device.ends_at, at(30));
+    assert_eq!(device.lapses_at, at(14));
+    let listed = &h.mfa.list_devices(&a.id).await.unwrap()[0];
+    assert_eq!((listed.lapses_at, listed.ends_at), (at(14), at(30)));
+
+    // Used on day 10: it now lapses on day 24, and the list says so.
+    h.clock.set(at(10));
+    assert!(spared(&h, &a.id, &device).await);
+    let listed = &h.mfa.list_devices(&a.id).await.unwrap()[0];
+    assert_eq!((listed.lapses_at, listed.ends_at), (at(24), at(30)));
+    // Used on day 20: the lapse would be day 34, but the hard end comes first.
+    h.clock.set(at(20));
+    assert!(spared(&h, &a.id, &device).await);
+    let listed = &h.mfa.list_devices(&a.id).await.unwrap()[0];
+    assert_eq!((listed.lapses_at, listed.ends_at), (at(30), at(30)));
+    // The instants are what the policy does: spared just before the end, not at it.
+    h.clock.set(at(30).saturating_sub(Duration::from_millis(1)));
+    assert!(spared(&h, &a.id, &device).await);
+    h.clock.set(at(30));
+    assert!(!spared(&h, &a.id, &device).await);
+}
+
+/// Issue 12, item 10, the other limit: a device unused until its lapse is asked again right then.
+#[tokio::test]
+async fn a_remembered_device_unused_until_it_lapses_is_asked_again() {
+    let h = harness_with(thirty_days(), mfa::KeyRing::new(mfa::KeyId(1), &KEY_1).unwrap());
+    let a = alice(&h).await;
+    let (_, device) = remember(&h, &a, "Laptop").await;
+    h.clock
+        .set(device.lapses_at.saturating_sub(Duration::from_millis(1)));
+    assert!(spared(&h, &a.id, &device).await);
+    let listed = &h.mfa.list_devices(&a.id).await.unwrap()[0];
+    h.clock.set(listed.lapses_at);
+    assert!(!spared(&h, &a.id, &device).await);
+}
+
+/// The hosted suite's policy with "don't ask again for 30 days".
+fn thirty_days() -> mfa::Config {
+    let mut config = config();
+    config.policy = Policy::new(mfa::PolicyConfig {
+        remember_device: Some(Duration::from_secs(30 * DAY)),
+        ..mfa::PolicyConfig::hosted_suite()
+    })
+    .unwrap();
+    config
 }

@@ -546,7 +546,7 @@ async fn an_app_password_revoked_while_it_is_checked_does_not_sign_in() {
     // It was not brought back, and the other one is unaffected.
     let list = f.mfa.list_app_passwords(&alice).await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].id(), calendar.id);
+    assert_eq!(list[0].id, calendar.id);
     f.mfa
         .verify_app_password(&alice, calendar.password.expose(), None)
         .await

@@ -508,3 +508,38 @@ async fn a_registration_during_a_sign_in_completes_it() {
         .unwrap();
     assert!(again.decision.is_allowed(), "{:?}", again.decision);
 }
+
+/// Issue 12, item 9: what a host sends to a browser serialises, and says nothing secret.
+#[tokio::test]
+async fn host_facing_outcomes_serialise_without_secrets() {
+    let h = harness();
+    let alice = user("alice");
+    h.mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let mobile = h
+        .enroll_mobile(&alice, "+14155552671", h.last_registration())
+        .await;
+    h.advance(60);
+    let sign_in = h
+        .mfa
+        .begin_sign_in(&alice, None, SignInContext::sign_in(h.now()))
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&sign_in).unwrap();
+    assert_eq!(json["decision"]["action"], "require_mfa", "{json}");
+    assert_eq!(json["methods"][0]["id"], app.to_string(), "{json}");
+    assert_eq!(json["methods"][1]["masked_number"], "+*********71", "{json}");
+
+    let challenge = h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
+    let json = serde_json::to_value(&challenge).unwrap();
+    assert_eq!(json["kind"], "phone", "{json}");
+    assert_eq!(json["masked_number"], "+*********71", "{json}");
+    let code = h.phones.last_code_to(&"+14155552671".parse().unwrap()).unwrap();
+    assert!(!json.to_string().contains(code.as_str()) && !json.to_string().contains("4155552671"));
+
+    let proof = h.mfa.verify(&alice, app, &h.code(&totp)).await.unwrap();
+    let json = serde_json::to_value(&proof).unwrap();
+    assert_eq!(json["user"], "alice", "{json}");
+    assert_eq!(json["factor"], "authenticator_app", "{json}");
+    assert_eq!(json["at"], serde_json::json!(h.now().as_secs()), "{json}");
+}

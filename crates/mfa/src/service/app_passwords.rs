@@ -4,8 +4,12 @@ use mfa_app_password::{AppPasswordId, AppPasswordRecord, IssueOptions};
 use mfa_policy::{Action, DeviceState, Reason, SensitiveAction, SignInContext, UnixTime};
 
 use super::{Mfa, unix_secs};
-use crate::outcome::NewAppPassword;
-use crate::{Error, EventKind, Factor, PhoneDelivery, Store, UserId};
+use crate::outcome::{AppPasswordSummary, NewAppPassword};
+use crate::{Error, EventKind, Factor, PhoneDelivery, Store, UserId, UserRecord};
+
+fn instant(secs: u64) -> UnixTime {
+    UnixTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+}
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// Creates an app password named `name` (step-up); show its plaintext once. Refused when the
@@ -32,7 +36,16 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             last_mfa_at,
             now,
         )?;
-        let existing = self.store.list_app_passwords(user).await?.len();
+        // Records older than a password change never verify (should its deletion have failed): they
+        // go now, and do not count toward the cap.
+        let mut existing = 0;
+        for stale in self.store.list_app_passwords(user).await? {
+            if self.outlives_password_change(&stale, &record) {
+                existing += 1;
+            } else {
+                self.store.delete_app_password(user, stale.id()).await?;
+            }
+        }
         let issued = self
             .app_passwords
             .issue(existing, name, IssueOptions::default(), unix_secs(now)?)
@@ -55,6 +68,15 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 max,
             });
         }
+        // Hashing took a while: a revocation (a password change above all, which deletes app
+        // passwords) may have landed since the step-up. It revoked the proof the step-up rested on,
+        // so the new credential goes. A revocation after this read deletes it itself, or revokes the
+        // proof of a later request.
+        let after = self.store.get_user(user).await?.unwrap_or_default();
+        if last_mfa_at.is_none_or(|at| after.revokes(at)) {
+            self.store.delete_app_password(user, id).await?;
+            return Err(Error::StepUpRequired);
+        }
         self.emit(user, now, EventKind::AppPasswordCreated { id });
         Ok(NewAppPassword {
             id,
@@ -62,9 +84,36 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         })
     }
 
-    /// The user's app passwords (names, creation and last use; hashes only).
-    pub async fn list_app_passwords(&self, user: &UserId) -> Result<Vec<AppPasswordRecord>, Error> {
-        Ok(self.store.list_app_passwords(user).await?)
+    /// The user's app passwords: names, creation, last use, expiry and scope (no hash). One that can
+    /// no longer verify (older than a password change) is not listed.
+    pub async fn list_app_passwords(&self, user: &UserId) -> Result<Vec<AppPasswordSummary>, Error> {
+        let record = self.store.get_user(user).await?.unwrap_or_default();
+        let records = self.store.list_app_passwords(user).await?;
+        Ok(records
+            .iter()
+            .filter(|r| self.outlives_password_change(r, &record))
+            .map(|r| AppPasswordSummary {
+                id: r.id(),
+                name: r.name().as_str().to_owned(),
+                created_at: instant(r.created_at()),
+                last_used_at: r.last_used_at().map(instant),
+                expires_at: r.expires_at().map(instant),
+                scope: r.scope().map(|s| s.as_str().to_owned()),
+            })
+            .collect())
+    }
+
+    /// Whether an app password still verifies after the user's last password change: created after
+    /// it, or the configuration keeps app passwords across changes. (App passwords carry whole
+    /// seconds, so one created in the second of the change counts as after it; the change deletes
+    /// those made before it, and a creation it overtook deletes its own.)
+    fn outlives_password_change(&self, app_password: &AppPasswordRecord, record: &UserRecord) -> bool {
+        match record.password_changed_at {
+            Some(changed) if self.config.password_change_revokes_app_passwords => {
+                i64::try_from(app_password.created_at()).is_ok_and(|created| created >= changed.as_secs())
+            }
+            _ => true,
+        }
     }
 
     /// Revokes one app password.
@@ -106,13 +155,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             return Err(Error::NotAllowed(*reason));
         }
         let mut records = self.store.list_app_passwords(user).await?;
-        if self.config.password_change_revokes_app_passwords
-            && let Some(changed) = record.password_changed_at
-        {
-            // `password_changed` deletes them; should that have failed, they still never verify.
-            records
-                .retain(|r| i64::try_from(r.created_at()).is_ok_and(|created| created >= changed.as_secs()));
-        }
+        // `password_changed` deletes them; should that have failed, they still never verify.
+        records.retain(|r| self.outlives_password_change(r, &record));
         let secs = unix_secs(now)?;
         let Some(found) = self.app_passwords.verify(typed, &records, secs, scope)? else {
             self.emit(

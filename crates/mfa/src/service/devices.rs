@@ -9,7 +9,9 @@ use zeroize::Zeroizing;
 use super::{Mfa, checked_name};
 use crate::ids::random_bytes;
 use crate::keys::token_hash;
-use crate::outcome::{DeviceToken, RememberedDevice, Verified};
+use mfa_policy::UnixTime;
+
+use crate::outcome::{DeviceSummary, DeviceToken, RememberedDevice, Verified};
 use crate::{DeviceId, DeviceRecord, Error, EventKind, PhoneDelivery, Store, UserId};
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
@@ -20,11 +22,11 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         let name = checked_name(name)?;
         let now = self.now();
         let policy = &self.config.policy;
-        let Some(until) = policy.remembered_until(proof.at) else {
+        if policy.remembered_until(proof.at).is_none() {
             return Err(Error::Unsupported {
                 what: "remembered devices (the policy turns them off)",
             });
-        };
+        }
         let fresh_until = proof.at.saturating_add(policy.config().step_up_freshness);
         // (A registration's proof is dated a millisecond after its change; a clock that stepped back
         // further than a second is refused.)
@@ -50,12 +52,49 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         };
         self.store.insert_device(&proof.user, device).await?;
         self.emit(&proof.user, now, EventKind::DeviceRemembered { device: id });
-        Ok(RememberedDevice { id, token, until })
+        let (lapses_at, ends_at) = self.lapse(proof.at, now);
+        Ok(RememberedDevice {
+            id,
+            token,
+            lapses_at,
+            ends_at,
+        })
     }
 
-    /// The user's remembered devices (name, created, last used).
-    pub async fn list_devices(&self, user: &UserId) -> Result<Vec<DeviceRecord>, Error> {
-        Ok(self.store.list_devices(user).await?)
+    /// The user's remembered devices: name, when remembered and last used, and when each lapses.
+    pub async fn list_devices(&self, user: &UserId) -> Result<Vec<DeviceSummary>, Error> {
+        let devices = self.store.list_devices(user).await?;
+        Ok(devices
+            .into_iter()
+            .map(|d| {
+                let (lapses_at, ends_at) = self.lapse(d.created_at, d.last_used_at);
+                DeviceSummary {
+                    id: d.id,
+                    name: d.name,
+                    created_at: d.created_at,
+                    last_used_at: d.last_used_at,
+                    lapses_at,
+                    ends_at,
+                }
+            })
+            .collect())
+    }
+
+    /// When a device remembered at `created_at` and last used at `last_used_at` stops sparing the
+    /// prompt if unused, and whatever its use: the rules of the policy's `remembered` and
+    /// inactivity checks, as instants.
+    pub(super) fn lapse(&self, created_at: UnixTime, last_used_at: UnixTime) -> (UnixTime, UnixTime) {
+        let config = self.config.policy.config();
+        let window_end = config
+            .remember_device
+            .map_or(created_at, |window| created_at.saturating_add(window));
+        let ends_at = config
+            .max_age
+            .map_or(window_end, |max| window_end.min(created_at.saturating_add(max)));
+        let lapses_at = config.inactivity_limit.map_or(ends_at, |limit| {
+            ends_at.min(last_used_at.max(created_at).saturating_add(limit))
+        });
+        (lapses_at, ends_at)
     }
 
     /// Forgets one remembered device: it is asked for a second factor again.

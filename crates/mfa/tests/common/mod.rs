@@ -131,7 +131,7 @@ pub fn yielding_harness_with(config: Config) -> Harness<YieldingStore<MemoryStor
     build_on(
         config,
         KeyRing::new(KeyId(1), &KEY_1).unwrap(),
-        YieldingStore(MemoryStore::new()),
+        YieldingStore(MemoryStore::new(), BeforeAppPasswordInsert::default()),
         Arc::new(ManualClock::new(UnixTime::from_secs(START))),
     )
 }
@@ -319,9 +319,35 @@ impl PhoneDelivery for TestPhones {
 }
 
 /// A store that yields to the scheduler before every call, so that racing flows interleave at each
-/// store call even on one core.
+/// store call even on one core; and runs a planted step (another request's writes) just before the
+/// next app-password insert.
 #[derive(Debug, Clone, Default)]
-pub struct YieldingStore<S>(pub S);
+pub struct YieldingStore<S>(pub S, pub BeforeAppPasswordInsert);
+
+type Step = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// What runs just before the next app-password insert (once).
+#[derive(Clone, Default)]
+pub struct BeforeAppPasswordInsert(Arc<std::sync::Mutex<Option<Step>>>);
+
+impl BeforeAppPasswordInsert {
+    pub fn plant(&self, step: impl std::future::Future<Output = ()> + Send + 'static) {
+        *self.0.lock().unwrap() = Some(Box::pin(step));
+    }
+
+    async fn run(&self) {
+        let step = self.0.lock().unwrap().take();
+        if let Some(step) = step {
+            step.await;
+        }
+    }
+}
+
+impl std::fmt::Debug for BeforeAppPasswordInsert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeAppPasswordInsert")
+    }
+}
 
 impl<S: Store> Store for YieldingStore<S> {
     async fn get_user(&self, user: &UserId) -> Result<Option<UserRecord>, StoreError> {
@@ -454,6 +480,7 @@ impl<S: Store> Store for YieldingStore<S> {
         cap: usize,
     ) -> Result<bool, StoreError> {
         tokio::task::yield_now().await;
+        self.1.run().await;
         self.0.insert_app_password_capped(user, record, cap).await
     }
 
