@@ -9,11 +9,22 @@ use crate::{Config, UserRecord};
 use crate::{Credential, Error, EventKind, PhoneDelivery, RevokedBy, Store, UserId};
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
-    /// Sets the user's MFA state (disabled, enabled, enforced).
+    /// Sets the user's MFA state (disabled, enabled, enforced). The
+    /// [`MfaStateChanged`](EventKind::MfaStateChanged) event tells of a change only: setting the state
+    /// the user already has emits nothing.
     pub async fn set_mfa_state(&self, user: &UserId, state: MfaState) -> Result<(), Error> {
         let now = self.now();
-        self.store.update_user(user, |r| r.mfa = state).await?;
-        self.emit(user, now, EventKind::MfaStateChanged { state });
+        // The state before, read in the same atomic update that sets it.
+        let mut before = None;
+        self.store
+            .update_user(user, |r| {
+                before = Some(r.mfa);
+                r.mfa = state;
+            })
+            .await?;
+        if before != Some(state) {
+            self.emit(user, now, EventKind::MfaStateChanged { state });
+        }
         Ok(())
     }
 
