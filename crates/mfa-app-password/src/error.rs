@@ -49,7 +49,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// An app password name that is empty, too long or contains control characters.
+    /// An app password name that is empty, too long, holds a character that renders as nothing or as
+    /// something else, or has no visible character (see [`AppPasswordName`](crate::AppPasswordName)).
     #[error("invalid app password name: {reason}")]
     InvalidName {
         /// What is wrong with it.

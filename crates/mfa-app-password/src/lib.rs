@@ -3,6 +3,7 @@
 mod error;
 mod generate;
 mod hasher;
+mod name;
 mod normalize;
 mod phc;
 mod record;

@@ -86,8 +86,23 @@ impl From<AppPasswordId> for String {
     }
 }
 
-/// The name a user gives an app password ("Mail app on my iPhone"): 1 to 100 characters, not only
-/// whitespace, no control characters. Checked again when deserialized.
+/// The name a user gives an app password ("Mail app on my iPhone"): 1 to 100 characters with at least one
+/// visible character, and nothing that renders as nothing or as something else. Checked again when
+/// deserialized.
+///
+/// The rule, from the Unicode Character Database (the `icu_properties` crate's data):
+///
+/// - refused anywhere in a name: control characters (general category Cc), format characters such as
+///   zero-width and text-direction marks or tags (Cf), line and paragraph separators (Zl, Zp), private-use
+///   (Co) and unassigned (Cn) code points, every Default_Ignorable_Code_Point (variation selectors, the
+///   combining grapheme joiner, ...), and five characters that render blank whatever category a Unicode
+///   version gives them: U+115F, U+1160, U+3164, U+FFA0 (Hangul fillers) and U+2800 (braille pattern blank);
+/// - required: at least one *visible* character, that is a letter, number, punctuation, symbol or spacing
+///   mark (general categories L, N, P, S, Mc) that is not white space. Spaces and accents (Mn, Me) may be
+///   in a name but do not count.
+///
+/// A character assigned in a Unicode version newer than the crate's data counts as unassigned until the
+/// data is updated.
 ///
 /// ```
 /// use mfa_app_password::AppPasswordName;
@@ -95,6 +110,10 @@ impl From<AppPasswordId> for String {
 /// assert_eq!(AppPasswordName::new("Mail app on my iPhone")?.as_str(), "Mail app on my iPhone");
 /// assert!(AppPasswordName::new("   ").is_err());
 /// assert!(AppPasswordName::new("evil\u{1b}[2J").is_err());
+/// assert!(AppPasswordName::new("\u{3164}").is_err()); // Hangul filler: renders as nothing
+/// assert!(AppPasswordName::new("Mail\u{E0041}").is_err()); // a tag character
+/// assert!(AppPasswordName::new("\u{301}").is_err()); // a lone accent is not visible
+/// assert_eq!(AppPasswordName::new("Téléphone de Zoë")?.as_str(), "Téléphone de Zoë");
 /// assert!(AppPasswordName::new(&"x".repeat(101)).is_err());
 /// # Ok::<(), mfa_app_password::Error>(())
 /// ```
@@ -113,14 +132,12 @@ impl AppPasswordName {
                 reason: "longer than 100 characters",
             });
         }
-        if name.chars().any(char::is_control) {
-            return Err(Error::InvalidName {
-                reason: "contains control characters",
-            });
+        if let Some(reason) = name.chars().find_map(crate::name::refusal) {
+            return Err(Error::InvalidName { reason });
         }
-        if name.chars().any(is_invisible_format) {
+        if !name.chars().any(crate::name::is_visible) {
             return Err(Error::InvalidName {
-                reason: "contains invisible or text-direction characters",
+                reason: "has no visible character",
             });
         }
         Ok(AppPasswordName(name.to_owned()))
@@ -303,14 +320,4 @@ impl fmt::Debug for AppPasswordRecord {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
-}
-
-/// Zero-width and text-direction characters (Unicode general category Cf, the ones that matter for
-/// display): a name holding them could show as another name in a list (Unicode TR #36, section 2).
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
-    )
 }

@@ -507,3 +507,16 @@ fn migration_parse_and_export() {
         "[]\n"
     );
 }
+
+#[test]
+fn uri_parse_refuses_an_issuer_that_uri_new_refuses() {
+    // Issue 12, item 6c: `uri new` and the migration export refused it, `uri parse` accepted it.
+    let message = bad(&[
+        "uri",
+        "parse",
+        "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&issuer=A%3AB",
+    ]);
+    assert!(message.contains("an issuer cannot contain ':'"), "{message}");
+    let message = bad(&["uri", "new", "--issuer", "A:B", "--account", "a"]);
+    assert!(message.contains("an issuer cannot contain ':'"), "{message}");
+}

@@ -288,7 +288,9 @@ impl KeyUri {
     /// case, padded or not, of at least 80 bits ([`SecretRule::AllowLegacy80`]); `algorithm` in any
     /// letter case; `+` as a space in parameter values (form encoding); unknown parameters (ignored).
     /// Refused with a typed [`Error`]: everything else, including a parameter that decides the codes
-    /// (`secret`, `issuer`, `algorithm`, `digits`, `period`, `counter`) given twice.
+    /// (`secret`, `issuer`, `algorithm`, `digits`, `period`, `counter`) given twice, and an issuer
+    /// holding a `:` (literal or `%3A`, in the label or the parameter), which the format does not allow
+    /// and [`to_uri`](Self::to_uri) refuses too ([`Error::InvalidLabel`]).
     pub fn parse(uri: &str) -> Result<Self, Error> {
         Self::parse_with(uri, IssuerConflict::Reject)
     }
@@ -347,6 +349,11 @@ impl KeyUri {
             }
             (label, param) => param.or(label),
         };
+        // The format allows no colon in an issuer (it separates issuer and account in the label), and
+        // `to_uri` refuses one: refused here too, so that what parses can be written back.
+        if issuer.as_deref().is_some_and(|i| i.contains(':')) {
+            return Err(Error::InvalidLabel(ISSUER_COLON));
+        }
         let algorithm = match params.algorithm {
             Some(text) => text
                 .parse::<Algorithm>()
@@ -488,13 +495,16 @@ impl KeyUri {
     }
 }
 
+/// Why an issuer with a colon is refused, when written and when read.
+const ISSUER_COLON: &str = "an issuer cannot contain ':'";
+
 /// The label rules shared by URIs and exports.
 pub(crate) fn validate_label(issuer: Option<&str>, account: &str) -> Result<(), Error> {
     if account.is_empty() {
         return Err(Error::EmptyAccount);
     }
     match issuer {
-        Some(issuer) if issuer.contains(':') => Err(Error::InvalidLabel("an issuer cannot contain ':'")),
+        Some(issuer) if issuer.contains(':') => Err(Error::InvalidLabel(ISSUER_COLON)),
         Some(_) if account.starts_with(' ') => Err(Error::InvalidLabel(
             "an account after an issuer cannot start with a space (readers strip it)",
         )),

@@ -391,3 +391,36 @@ proptest! {
         }
     }
 }
+
+/// The Key URI format: "Neither issuer nor account name may themselves contain a colon", and the
+/// issuer parameter should equal the label's prefix. The writer refuses such an issuer, so the reader
+/// does too, wherever it comes from (issue 12, item 6c): whatever parses can be written back.
+#[test]
+fn an_issuer_holding_a_colon_is_refused_as_the_writer_refuses_it() {
+    const S: &str = "secret=JBSWY3DPEHPK3PXP";
+    for uri in [
+        format!("otpauth://totp/a?{S}&issuer=A%3AB"),
+        format!("otpauth://totp/a?{S}&issuer=A:B"),
+        format!("otpauth://totp/A%3AB:a?{S}"),
+        format!("otpauth://totp/A%3AB:a?{S}&issuer=A%3AB"),
+        format!("otpauth://hotp/a?{S}&counter=1&issuer=A%3aB"),
+    ] {
+        for conflict in [IssuerConflict::Reject, IssuerConflict::PreferParameter] {
+            let parsed = KeyUri::parse_with(&uri, conflict);
+            assert_eq!(
+                parsed,
+                Err(Error::InvalidLabel("an issuer cannot contain ':'")),
+                "{uri}"
+            );
+        }
+    }
+    // The label's issuer is fine, the parameter preferred over it is not.
+    let uri = format!("otpauth://totp/A:a?{S}&issuer=B%3AC");
+    assert_eq!(
+        KeyUri::parse_with(&uri, IssuerConflict::PreferParameter),
+        Err(Error::InvalidLabel("an issuer cannot contain ':'"))
+    );
+    // A colon in the account after an issuer stays readable, as before.
+    let key = KeyUri::parse(&format!("otpauth://totp/Ex:urn%3Auser?{S}&issuer=Ex")).unwrap();
+    assert_eq!((key.issuer(), key.account()), (Some("Ex"), "urn:user"));
+}

@@ -460,16 +460,17 @@ macro_rules! impl_store {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
+                // A damaged id is removed all the same (an administrator's reset must get past it);
+                // no code can have been sent to it.
                 let ids = rows
                     .iter()
-                    .map(|row| {
-                        let id: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
-                        Ok(mfa::MethodId::from_bytes($crate::rows::id16(&id, "method id")?))
-                    })
-                    .collect::<Result<Vec<_>, mfa::StoreError>>()?;
+                    .filter_map(|row| row.try_get::<Vec<u8>, _>(0).ok())
+                    .filter_map(|id| $crate::rows::id16(&id, "method id").ok())
+                    .map(mfa::MethodId::from_bytes)
+                    .collect::<Vec<_>>();
                 Self::drop_challenge_of(&mut tx, user, &ids).await?;
                 tx.commit().await.map_err($crate::rows::db)?;
-                Ok(ids.len())
+                Ok(rows.len())
             }
 
             async fn update_app_secret(
@@ -568,6 +569,66 @@ macro_rules! impl_store {
                 let Some(row) = row else { return Ok(None) };
                 let text: String = row.try_get(0).map_err($crate::rows::db)?;
                 $crate::rows::from_json(&text, "pending enrollment").map(Some)
+            }
+
+            async fn update_pending_secret(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+                secret: mfa::SealedSecret,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let row = sqlx::query("SELECT record FROM mfa_pending WHERE user_id = $1 AND method_id = $2")
+                    .bind(user.as_str())
+                    .bind(&method.as_bytes()[..])
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                let mut pending: mfa::PendingEnrollment = $crate::rows::from_json(&text, "pending enrollment")?;
+                match &mut pending.method.credential {
+                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                    mfa::Credential::Phone { .. } => {
+                        tx.rollback().await.map_err($crate::rows::db)?;
+                        return Ok(false);
+                    }
+                }
+                // Conditional on the same registration: an UPDATE never brings a deleted row back.
+                let done = sqlx::query("UPDATE mfa_pending SET record = $3 WHERE user_id = $1 AND method_id = $2")
+                    .bind(user.as_str())
+                    .bind(&method.as_bytes()[..])
+                    .bind($crate::rows::to_json(&pending)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn clear_pending(&self, user: &mfa::UserId) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                // Only the method id column is read, never the record: a damaged row goes too.
+                let row = sqlx::query("DELETE FROM mfa_pending WHERE user_id = $1 RETURNING method_id")
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                };
+                let id: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
+                if let Ok(id) = $crate::rows::id16(&id, "method id") {
+                    Self::drop_challenge_of(&mut tx, user, &[mfa::MethodId::from_bytes(id)]).await?;
+                }
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(true)
             }
 
             async fn attempt<F, T>(
@@ -881,7 +942,13 @@ macro_rules! impl_store {
                 $crate::rows::affected(done.rows_affected())
             }
 
-            async fn insert_device(&self, user: &mfa::UserId, device: mfa::DeviceRecord) -> Result<(), mfa::StoreError> {
+            async fn insert_device_capped(
+                &self,
+                user: &mfa::UserId,
+                device: mfa::DeviceRecord,
+                cap: usize,
+            ) -> Result<Vec<mfa::DeviceId>, mfa::StoreError> {
+                use sqlx::Row as _;
                 let (mut tx, _) = self.lock_user(user).await?;
                 sqlx::query(
                     "INSERT INTO mfa_devices (user_id, device_id, token_hash, name, created_at, last_used_at) \
@@ -896,7 +963,35 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;
-                tx.commit().await.map_err($crate::rows::db)
+                // Keeps the new device and the cap - 1 most recently used others (the latest inserted
+                // among equals); a LIMIT of the kept rows is never negative, whatever the count.
+                let kept = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
+                let rows = sqlx::query(
+                    "DELETE FROM mfa_devices WHERE user_id = $1 AND seq NOT IN \
+                     (SELECT seq FROM mfa_devices WHERE user_id = $1 \
+                      ORDER BY CASE WHEN device_id = $2 THEN 0 ELSE 1 END, last_used_at DESC, seq DESC \
+                      LIMIT $3) \
+                     RETURNING device_id, last_used_at, seq",
+                )
+                .bind(user.as_str())
+                .bind(&device.id.as_bytes()[..])
+                .bind(kept)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                let mut evicted = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let id: Vec<u8> = row.try_get(0).map_err($crate::rows::db)?;
+                    let last_used_at: i64 = row.try_get(1).map_err($crate::rows::db)?;
+                    let seq: i64 = row.try_get(2).map_err($crate::rows::db)?;
+                    // A damaged id is gone all the same; there is no id to report for it.
+                    if let Ok(id) = $crate::rows::id16(&id, "device id") {
+                        evicted.push((last_used_at, seq, mfa::DeviceId::from_bytes(id)));
+                    }
+                }
+                evicted.sort_unstable_by_key(|(last_used_at, seq, _)| (*last_used_at, *seq));
+                Ok(evicted.into_iter().map(|(_, _, id)| id).collect())
             }
 
             async fn find_device(

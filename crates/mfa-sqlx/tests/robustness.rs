@@ -115,7 +115,7 @@ async fn damaged_rows_are_corrupt_errors() {
         created_at: UnixTime::from_secs(common::T0),
         last_used_at: UnixTime::from_secs(common::T0),
     };
-    store.insert_device(&user, device).await.unwrap();
+    store.insert_device_capped(&user, device, 20).await.unwrap();
     damaged(
         &store,
         "UPDATE mfa_devices SET device_id = x'0102' WHERE user_id = $1",

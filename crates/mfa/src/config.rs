@@ -10,6 +10,9 @@ use crate::{Error, SendLimit, ThrottleRule};
 /// The longest a phone code may live: 10 minutes.
 pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 
+/// The default of [`Config::max_remembered_devices`]: 20 per user.
+const DEFAULT_MAX_REMEMBERED_DEVICES: usize = 20;
+
 /// Everything configurable, serde-friendly for a configuration file. Keys are passed separately
 /// ([`KeyRing`](crate::KeyRing), [`TagSecret`](crate::TagSecret)); they are never serialised.
 ///
@@ -26,6 +29,7 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 /// | `enrollment_ttl_secs` | 900 | 60 to 3600 |
 /// | `max_authenticator_apps` | 5 | 1 to 20 |
 /// | `recovery_codes` | 10 | 1 to 50 |
+/// | `max_remembered_devices` | 20 per user | 1 to 1000; remembering one more forgets the least recently used (by last use) |
 /// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
 /// | `suspicious_report_blocks_prompts` | `true` | |
 /// | `password_change_revokes_app_passwords` | `true` | as large providers do: a stolen password's app passwords die with it |
@@ -63,6 +67,11 @@ pub struct Config {
     pub max_authenticator_apps: usize,
     /// Recovery codes per set.
     pub recovery_codes: usize,
+    /// Most remembered devices per user. Remembering one more forgets the least recently used of the
+    /// others (by last use; a [`DeviceForgotten`](crate::EventKind::DeviceForgotten) event each)
+    /// rather than refusing: a user who signs in from a new browser is never stuck, and a device
+    /// still in use is the last to go.
+    pub max_remembered_devices: usize,
     /// App-password format, hashing and cap.
     pub app_passwords: mfa_app_password::Config,
     /// Whether a suspicious-activity report stops prompts until an administrator clears it.
@@ -85,6 +94,7 @@ impl Default for Config {
             enrollment_ttl: Duration::from_secs(900),
             max_authenticator_apps: 5,
             recovery_codes: 10,
+            max_remembered_devices: DEFAULT_MAX_REMEMBERED_DEVICES,
             app_passwords: mfa_app_password::Config::default(),
             suspicious_report_blocks_prompts: true,
             password_change_revokes_app_passwords: true,
@@ -126,6 +136,9 @@ impl Config {
         }
         if !(1..=50).contains(&self.recovery_codes) {
             return fail("recovery_codes must be 1 to 50");
+        }
+        if !(1..=1000).contains(&self.max_remembered_devices) {
+            return fail("max_remembered_devices must be 1 to 1000");
         }
         Ok(())
     }

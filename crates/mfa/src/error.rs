@@ -70,8 +70,9 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A name that is empty, longer than 100 characters, or has control, invisible or text-direction
-    /// characters.
+    /// A name that is empty, longer than 100 characters, holds a character that renders as nothing or as
+    /// something else, or has no visible character (the rule of
+    /// [`AppPasswordName`](mfa_app_password::AppPasswordName)).
     #[error("invalid name: {reason}")]
     InvalidName {
         /// What is wrong.

@@ -332,6 +332,38 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn update_pending_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with_user(user, |d| {
+            match d
+                .pending
+                .as_mut()
+                .filter(|p| p.method.id == method)
+                .map(|p| &mut p.method.credential)
+            {
+                Some(Credential::AuthenticatorApp { secret: stored, .. }) => {
+                    *stored = secret;
+                    true
+                }
+                _ => false,
+            }
+        }))
+    }
+
+    async fn clear_pending(&self, user: &UserId) -> Result<bool, StoreError> {
+        Ok(self.with_user(user, |d| match d.pending.take() {
+            Some(pending) => {
+                d.drop_challenge_of(&[pending.method.id]);
+                true
+            }
+            None => false,
+        }))
+    }
+
     async fn attempt<F, T>(
         &self,
         user: &UserId,
@@ -483,13 +515,25 @@ impl Store for MemoryStore {
         Ok(self.with_user(user, |d| std::mem::take(&mut d.app_passwords).len()))
     }
 
-    async fn insert_device(&self, user: &UserId, device: DeviceRecord) -> Result<(), StoreError> {
+    async fn insert_device_capped(
+        &self,
+        user: &UserId,
+        device: DeviceRecord,
+        cap: usize,
+    ) -> Result<Vec<DeviceId>, StoreError> {
         self.with_user(user, |d| {
             if d.devices.iter().any(|r| r.id == device.id) {
                 return Err(StoreError::Duplicate);
             }
+            let new = device.id;
             d.devices.push(device);
-            Ok(())
+            let excess = d.devices.len().saturating_sub(cap.max(1));
+            // The others by last use, then insertion order (a stable sort keeps it among equals).
+            let mut others: Vec<&DeviceRecord> = d.devices.iter().filter(|r| r.id != new).collect();
+            others.sort_by_key(|r| r.last_used_at);
+            let evicted: Vec<DeviceId> = others.iter().take(excess).map(|r| r.id).collect();
+            d.devices.retain(|r| !evicted.contains(&r.id));
+            Ok(evicted)
         })
     }
 

@@ -124,6 +124,21 @@ pub trait Store: Send + Sync {
         method: MethodId,
     ) -> impl Future<Output = Result<Option<PendingEnrollment>, StoreError>> + Send;
 
+    /// Replaces the sealed secret of the user's pending authenticator-app registration (re-encryption
+    /// under a newer key) if it is still there with the id `method`; otherwise changes nothing and
+    /// returns `false`: a registration taken or replaced meanwhile is not brought back.
+    fn update_pending_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes the user's pending registration, whatever it holds, and the phone code sent for it;
+    /// `false` if there was none. Reads nothing of it but its method id, so a damaged row goes too
+    /// (an administrator's reset must not stop at it).
+    fn clear_pending(&self, user: &UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     // ---------------------------------------------------------------- verification
 
     /// One verification attempt, in **one transaction with one commit**, holding the user's lock
@@ -247,12 +262,17 @@ pub trait Store: Send + Sync {
 
     // ---------------------------------------------------------------- remembered devices
 
-    /// Stores a remembered device. [`StoreError::Duplicate`] if the id exists.
-    fn insert_device(
+    /// Atomically stores a remembered device and, if the user then has more than `cap` devices,
+    /// forgets the least recently used of the others (lowest `last_used_at`, the oldest inserted first
+    /// among equals) until `cap` are left; returns the ids forgotten, least recently used first. The
+    /// new device is never the one forgotten; a `cap` of 0 counts as 1. Racing inserts never leave
+    /// more than `cap`. [`StoreError::Duplicate`] if the id exists (and nothing changes).
+    fn insert_device_capped(
         &self,
         user: &UserId,
         device: DeviceRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        cap: usize,
+    ) -> impl Future<Output = Result<Vec<DeviceId>, StoreError>> + Send;
 
     /// The user's device whose `token_hash` equals `token_hash`. A device of another user is never
     /// returned.

@@ -544,3 +544,102 @@ fn thirty_days() -> mfa::Config {
     .unwrap();
     config
 }
+
+#[tokio::test]
+async fn one_proof_cannot_remember_more_than_the_cap_and_the_least_recently_used_go() {
+    // Issue 12, item 6a: one proof remembered 2,000 devices. The default cap is 20 per user; beyond
+    // it the least recently used (by last use) are forgotten, each with its event.
+    let h = harness();
+    let a = alice(&h).await;
+    let proof = h.verify_next(&a.id, a.app, &a.totp).await;
+    let mut devices = Vec::new();
+    for i in 0..20 {
+        h.advance(1);
+        devices.push(
+            h.mfa
+                .remember_device(&proof, &format!("device {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    // The oldest one is used again: it is now the most recently used.
+    h.advance(1);
+    assert!(spared(&h, &a.id, &devices[0]).await);
+    h.advance(1);
+    let mut more = Vec::new();
+    for i in 20..25 {
+        more.push(
+            h.mfa
+                .remember_device(&proof, &format!("device {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    let listed: Vec<DeviceId> = h
+        .mfa
+        .list_devices(&a.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(listed.len(), 20);
+    // Devices 1 to 5 were the least recently used; device 0 (used) and every new one stay.
+    let evicted: Vec<DeviceId> = devices[1..6].iter().map(|d| d.id).collect();
+    for id in &evicted {
+        assert!(!listed.contains(id));
+    }
+    assert!(listed.contains(&devices[0].id));
+    for d in &more {
+        assert!(listed.contains(&d.id));
+    }
+    let forgotten: Vec<DeviceId> = h
+        .events
+        .kinds()
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::DeviceForgotten { device } => Some(device),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forgotten, evicted);
+    for d in &devices[1..6] {
+        assert!(!spared(&h, &a.id, d).await);
+    }
+}
+
+#[tokio::test]
+async fn the_device_cap_is_configurable_within_bounds() {
+    for (cap, ok) in [(0, false), (1, true), (1000, true), (1001, false)] {
+        let config = mfa::Config {
+            max_remembered_devices: cap,
+            ..config()
+        };
+        assert_eq!(try_new(config).is_ok(), ok, "cap {cap}");
+    }
+    let from_file: mfa::Config = serde_json::from_str(r#"{ "max_remembered_devices": 3 }"#).unwrap();
+    assert_eq!(from_file.max_remembered_devices, 3);
+    assert_eq!(mfa::Config::default().max_remembered_devices, 20);
+
+    let h = harness_with(
+        mfa::Config {
+            max_remembered_devices: 2,
+            ..config()
+        },
+        mfa::KeyRing::new(mfa::KeyId(1), &KEY_1).unwrap(),
+    );
+    let a = alice(&h).await;
+    let (_, first) = remember(&h, &a, "first").await;
+    let (_, second) = remember(&h, &a, "second").await;
+    let (_, third) = remember(&h, &a, "third").await;
+    let listed: Vec<DeviceId> = h
+        .mfa
+        .list_devices(&a.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(listed, [second.id, third.id]);
+    assert!(!spared(&h, &a.id, &first).await);
+}

@@ -137,3 +137,41 @@ async fn device_names_with_invisible_or_bidi_characters_are_refused() {
     assert_eq!(devices[0].id, kept.id);
     assert_eq!(devices[0].name, "Firefox on Linux");
 }
+
+/// Names that render as nothing, or hold characters that change how the rest shows (issue 12, item 3).
+const BLANK_OR_HIDDEN: [&str; 12] = [
+    "\u{3164}",
+    "\u{115F}\u{1160}",
+    "\u{2800}\u{2800}",
+    "Pho\u{2028}ne",
+    "Phone\u{2029}2",
+    "Phone\u{E0041}",
+    "\u{206A}Phone",
+    "Ph\u{FFF9}one\u{FFFA}x\u{FFFB}",
+    "Phone\u{1D173}",
+    "Pho\u{034F}ne",
+    "Phone\u{FE0F}",
+    "\u{0600}12",
+];
+
+#[tokio::test]
+async fn method_and_device_names_that_render_blank_or_hide_characters_are_refused() {
+    let h = harness();
+    let alice = user("alice");
+    for name in BLANK_OR_HIDDEN {
+        let err = h
+            .mfa
+            .begin_app_enrollment(&alice, "alice", name, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{name:?}: {err:?}");
+    }
+    assert!(!h.store_json().contains("\"pending\":{"));
+    let (app, totp) = h.enroll_app(&alice, None).await;
+    let proof = h.verify_next(&alice, app, &totp).await;
+    for name in BLANK_OR_HIDDEN {
+        let err = h.mfa.remember_device(&proof, name).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{name:?}: {err:?}");
+    }
+    assert!(h.mfa.list_devices(&alice).await.unwrap().is_empty());
+}

@@ -613,3 +613,36 @@ async fn debug_output_masks_phone_numbers() {
     // The store's JSON is what a database holds: the number, to send codes to.
     assert!(h.store_json().contains(MOBILE));
 }
+
+#[tokio::test]
+async fn reencrypt_user_reseals_a_pending_registration_so_the_old_key_can_go() {
+    // Issue 12, item 6b: a registration begun under the old key, re-encrypted, then confirmed with
+    // only the new key.
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(START)));
+    let old = service(&store, &clock, ring_1());
+    let alice = user("alice");
+    let enrollment = old
+        .mfa
+        .begin_app_enrollment(&alice, "alice", "Phone", None)
+        .await
+        .unwrap();
+    let totp = KeyUri::parse(enrollment.uri().as_str())
+        .unwrap()
+        .to_totp()
+        .unwrap();
+    let rotated = service(&store, &clock, ring_2_over_1());
+    assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 1);
+    let pending = store.get_pending(&alice).await.unwrap().unwrap();
+    match &pending.method.credential {
+        Credential::AuthenticatorApp { secret, .. } => assert_eq!(secret.key_id(), KeyId(2)),
+        other => panic!("expected an app, got {other:?}"),
+    }
+    assert_eq!(rotated.mfa.reencrypt_user(&alice).await.unwrap(), 0);
+    let new_only = service(&store, &clock, ring_2_only());
+    new_only
+        .mfa
+        .confirm_app_enrollment(&alice, enrollment.method(), &new_only.code(&totp))
+        .await
+        .unwrap();
+}

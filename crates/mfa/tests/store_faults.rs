@@ -145,6 +145,21 @@ impl Store for FaultyStore {
         self.inner.take_pending(user, method).await
     }
 
+    async fn update_pending_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> Result<bool, StoreError> {
+        self.check("update_pending_secret")?;
+        self.inner.update_pending_secret(user, method, secret).await
+    }
+
+    async fn clear_pending(&self, user: &UserId) -> Result<bool, StoreError> {
+        self.check("clear_pending")?;
+        self.inner.clear_pending(user).await
+    }
+
     async fn attempt<F, T>(
         &self,
         user: &UserId,
@@ -231,9 +246,14 @@ impl Store for FaultyStore {
         self.inner.delete_all_app_passwords(user).await
     }
 
-    async fn insert_device(&self, user: &UserId, device: DeviceRecord) -> Result<(), StoreError> {
-        self.check("insert_device")?;
-        self.inner.insert_device(user, device).await
+    async fn insert_device_capped(
+        &self,
+        user: &UserId,
+        device: DeviceRecord,
+        cap: usize,
+    ) -> Result<Vec<DeviceId>, StoreError> {
+        self.check("insert_device_capped")?;
+        self.inner.insert_device_capped(user, device, cap).await
     }
 
     async fn find_device(&self, user: &UserId, token_hash: &Tag) -> Result<Option<DeviceRecord>, StoreError> {

@@ -65,13 +65,13 @@ mod users;
 
 pub use app_passwords::{app_password_cap_race, app_passwords};
 pub use attempt::{
-    pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges,
+    clear_pending, pending_attempt_race, pending_attempts, phone_challenge_race, phone_challenges,
     phone_code_goes_with_its_method, recovery_code_race, recovery_codes, throttle, throttle_race,
     totp_step_race, totp_steps,
 };
-pub use devices::devices;
+pub use devices::{device_cap, device_cap_race, devices};
 pub use methods::{methods, methods_cap_race};
-pub use pending::{pending, pending_race};
+pub use pending::{pending, pending_race, pending_secret, pending_secret_race};
 pub use phone_sends::{phone_send_race, phone_sends};
 pub use users::{delete_user, users, users_race};
 
@@ -105,6 +105,9 @@ where
     totp_step_race(Arc::new(make().await)).await?;
     pending(Arc::new(make().await)).await?;
     pending_race(Arc::new(make().await)).await?;
+    pending_secret(Arc::new(make().await)).await?;
+    pending_secret_race(Arc::new(make().await)).await?;
+    clear_pending(Arc::new(make().await)).await?;
     pending_attempts(Arc::new(make().await)).await?;
     pending_attempt_race(Arc::new(make().await)).await?;
     throttle(Arc::new(make().await)).await?;
@@ -119,6 +122,8 @@ where
     app_passwords(Arc::new(make().await)).await?;
     app_password_cap_race(Arc::new(make().await)).await?;
     devices(Arc::new(make().await)).await?;
+    device_cap(Arc::new(make().await)).await?;
+    device_cap_race(Arc::new(make().await)).await?;
     Ok(())
 }
 

@@ -144,7 +144,10 @@ pub async fn delete_user<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 created_at: at(0),
                 last_used_at: at(0),
             };
-            store.insert_device(who, device).await.or_fail("insert_device")?;
+            store
+                .insert_device_capped(who, device, 20)
+                .await
+                .or_fail("insert_device_capped")?;
         }
         store.delete_user(&user).await.or_fail("delete_user")?;
         ensure!(

@@ -9,11 +9,22 @@ use crate::{Config, UserRecord};
 use crate::{Credential, Error, EventKind, PhoneDelivery, RevokedBy, Store, UserId};
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
-    /// Sets the user's MFA state (disabled, enabled, enforced).
+    /// Sets the user's MFA state (disabled, enabled, enforced). The
+    /// [`MfaStateChanged`](EventKind::MfaStateChanged) event tells of a change only: setting the state
+    /// the user already has emits nothing.
     pub async fn set_mfa_state(&self, user: &UserId, state: MfaState) -> Result<(), Error> {
         let now = self.now();
-        self.store.update_user(user, |r| r.mfa = state).await?;
-        self.emit(user, now, EventKind::MfaStateChanged { state });
+        // The state before, read in the same atomic update that sets it.
+        let mut before = None;
+        self.store
+            .update_user(user, |r| {
+                before = Some(r.mfa);
+                r.mfa = state;
+            })
+            .await?;
+        if before != Some(state) {
+            self.emit(user, now, EventKind::MfaStateChanged { state });
+        }
         Ok(())
     }
 
@@ -31,10 +42,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 r.methods_changed_at = Some(now);
             })
             .await?;
+        // None of these reads what it removes, so a damaged row cannot stop the reset.
         self.store.replace_recovery_codes(user, Vec::new()).await?;
-        if let Some(pending) = self.store.get_pending(user).await? {
-            self.store.take_pending(user, pending.method.id).await?;
-        }
+        self.store.clear_pending(user).await?;
         self.store.forget_all_devices(user).await?;
         self.store.remove_all_methods(user).await?;
         self.emit(user, now, EventKind::ReregistrationRequired);
@@ -144,8 +154,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     }
 
     /// Re-seals every authenticator-app secret of the user that is not under the current key in the
-    /// current format (each is opened to tell), and returns how many were. (Secrets are also re-sealed
-    /// one by one when they verify a code.)
+    /// current format (each is opened to tell), the pending registration's included, and returns how
+    /// many were. (Secrets are also re-sealed one by one when they verify a code.) Once every user has
+    /// been through it, the old key can be dropped.
     pub async fn reencrypt_user(&self, user: &UserId) -> Result<usize, Error> {
         let now = self.now();
         let mut count = 0;
@@ -157,6 +168,19 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 }
                 let resealed = self.keys.seal(user, method.id, &opened.plaintext)?;
                 if self.store.update_app_secret(user, method.id, resealed).await? {
+                    count += 1;
+                }
+            }
+        }
+        if let Some(pending) = self.store.get_pending(user).await?
+            && let Credential::AuthenticatorApp { secret, .. } = &pending.method.credential
+        {
+            let id = pending.method.id;
+            let opened = self.keys.open(user, id, secret)?;
+            if !opened.current {
+                let resealed = self.keys.seal(user, id, &opened.plaintext)?;
+                // Changes nothing if the registration was confirmed or replaced meanwhile.
+                if self.store.update_pending_secret(user, id, resealed).await? {
                     count += 1;
                 }
             }

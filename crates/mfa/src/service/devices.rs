@@ -50,8 +50,12 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             created_at: proof.at,
             last_used_at: now,
         };
-        self.store.insert_device(&proof.user, device).await?;
+        let cap = self.config.max_remembered_devices;
+        let evicted = self.store.insert_device_capped(&proof.user, device, cap).await?;
         self.emit(&proof.user, now, EventKind::DeviceRemembered { device: id });
+        for device in evicted {
+            self.emit(&proof.user, now, EventKind::DeviceForgotten { device });
+        }
         let (lapses_at, ends_at) = self.lapse(proof.at, now);
         Ok(RememberedDevice {
             id,

@@ -319,8 +319,9 @@ fn summary(method: &MethodRecord, record: &UserRecord) -> MethodSummary {
     }
 }
 
-/// A method or device name, trimmed: the rules of app-password names (non-empty, at most
-/// [`MAX_NAME_CHARS`], no control, invisible or text-direction characters), kept in one place.
+/// A method or device name, trimmed: the rules of app-password names (at most [`MAX_NAME_CHARS`], at
+/// least one visible character, nothing that renders as nothing or as something else; see
+/// [`AppPasswordName`]), kept in one place.
 fn checked_name(name: &str) -> Result<String, Error> {
     let trimmed = name.trim();
     match AppPasswordName::new(trimmed) {

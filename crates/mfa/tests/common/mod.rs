@@ -426,6 +426,21 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.take_pending(user, method).await
     }
 
+    async fn update_pending_secret(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        secret: SealedSecret,
+    ) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.update_pending_secret(user, method, secret).await
+    }
+
+    async fn clear_pending(&self, user: &UserId) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.clear_pending(user).await
+    }
+
     async fn attempt<F, T>(
         &self,
         user: &UserId,
@@ -508,9 +523,14 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.delete_all_app_passwords(user).await
     }
 
-    async fn insert_device(&self, user: &UserId, device: DeviceRecord) -> Result<(), StoreError> {
+    async fn insert_device_capped(
+        &self,
+        user: &UserId,
+        device: DeviceRecord,
+        cap: usize,
+    ) -> Result<Vec<DeviceId>, StoreError> {
         tokio::task::yield_now().await;
-        self.0.insert_device(user, device).await
+        self.0.insert_device_capped(user, device, cap).await
     }
 
     async fn find_device(&self, user: &UserId, token_hash: &Tag) -> Result<Option<DeviceRecord>, StoreError> {

@@ -18,7 +18,7 @@ mod phone;
 mod recovery;
 
 pub use app::{totp_step_race, totp_steps};
-pub use pending::{pending_attempt_race, pending_attempts};
+pub use pending::{clear_pending, pending_attempt_race, pending_attempts};
 pub use phone::{phone_challenge_race, phone_challenges, phone_code_goes_with_its_method};
 pub use recovery::{recovery_code_race, recovery_codes};
 

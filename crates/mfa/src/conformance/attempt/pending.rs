@@ -119,3 +119,102 @@ pub async fn pending_attempt_race<S: Store + 'static>(store: Arc<S>) -> Result<(
     })
     .await
 }
+
+/// `clear_pending`: removes the pending registration whatever its method id, and the phone code sent
+/// for it, but not a code sent to a registered phone; `false` when there is none.
+pub async fn clear_pending<S: Store>(store: Arc<S>) -> Result<(), Failure> {
+    named("clear_pending", async {
+        let rule = lenient();
+        let user = fresh_user("clear_pending")?;
+        ensure!(
+            !store.clear_pending(&user).await.or_fail("clear_pending")?,
+            "cleared a pending registration of a user without one"
+        );
+        // A phone being registered, with its code.
+        let pending = PendingEnrollment {
+            method: phone_method(PhoneKind::Mobile, "+14155550100", 0)?,
+            expires_at: at(600),
+        };
+        let id = pending.method.id;
+        store
+            .put_pending(&user, pending.clone())
+            .await
+            .or_fail("put_pending")?;
+        store
+            .put_phone_challenge(&user, challenge(id, tag(1), 0, 300))
+            .await
+            .or_fail("put_phone_challenge")?;
+        ensure!(
+            store.clear_pending(&user).await.or_fail("clear_pending")?,
+            "clear_pending missed the pending registration"
+        );
+        ensure!(
+            store.get_pending(&user).await.or_fail("get_pending")?.is_none(),
+            "clear_pending left the pending registration"
+        );
+        ensure!(
+            !store.clear_pending(&user).await.or_fail("clear_pending")?,
+            "cleared one pending registration twice"
+        );
+        // Put back under the same id, it is shown no code: the code went with it.
+        store.put_pending(&user, pending).await.or_fail("put_pending")?;
+        let attempt = attempt_with(
+            &*store,
+            &user,
+            AttemptTarget::Pending(id),
+            at(1),
+            &rule,
+            Verdict::Abort,
+        )
+        .await?;
+        match &attempt {
+            Attempt::Aborted((_, Seen::Pending(Some(_), None))) => {}
+            other => return Err(format!("the code outlived clear_pending: {other:?}")),
+        }
+        // A code sent to a registered phone stays when an app's registration is cleared.
+        let user = fresh_user("clear_pending")?;
+        let phone = phone_method(PhoneKind::Mobile, "+14155550101", 0)?;
+        let phone_id = phone.id;
+        store
+            .insert_method_capped(&user, phone, 1)
+            .await
+            .or_fail("insert_method_capped")?;
+        store
+            .put_phone_challenge(&user, challenge(phone_id, tag(2), 0, 300))
+            .await
+            .or_fail("put_phone_challenge")?;
+        store
+            .put_pending(
+                &user,
+                PendingEnrollment {
+                    method: app_method("app", 0)?,
+                    expires_at: at(600),
+                },
+            )
+            .await
+            .or_fail("put_pending")?;
+        ensure!(
+            store.clear_pending(&user).await.or_fail("clear_pending")?,
+            "clear_pending missed an app's registration"
+        );
+        let attempt = attempt_with(
+            &*store,
+            &user,
+            AttemptTarget::Method(phone_id),
+            at(1),
+            &rule,
+            Verdict::Abort,
+        )
+        .await?;
+        match &attempt {
+            Attempt::Aborted((_, Seen::Method(Some(_), Some(_)))) => {}
+            other => {
+                return Err(format!(
+                    "a registered phone's code went with the registration: {other:?}"
+                ));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
