@@ -507,3 +507,31 @@ fn migration_parse_and_export() {
         "[]\n"
     );
 }
+
+/// `mfa key new` prints a key the facade loads: base64 or hex, bare for the tag secret or as an
+/// `ID:KEY` entry of the key ring; the advice goes to stderr, so `$(mfa key new)` is just the key.
+#[test]
+fn key_new_prints_keys_the_facade_loads() {
+    let out = mfa(&["key", "new"]);
+    assert_eq!(out.status.code(), Some(0));
+    let key = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(key.trim_end().len(), 44, "{key}");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("MFA_TAG_SECRET"));
+    mfa::TagSecret::parse(&key).unwrap();
+    assert_ne!(ok_quiet(&["key", "new"]), key, "a new key each time");
+
+    let entry = ok_quiet(&["key", "new", "--id", "7"]);
+    assert!(entry.starts_with("7:"), "{entry}");
+    let older = ok_quiet(&["key", "new", "--id", "3", "--hex"]);
+    assert_eq!(older.trim_end().len(), 2 + 64, "{older}");
+    let ring = mfa::KeyRing::parse(&format!("{},{}", entry.trim_end(), older.trim_end())).unwrap();
+    assert_eq!(ring.current_id(), mfa::KeyId(7));
+    bad(&["key", "new", "--id", "-1"]);
+}
+
+/// Exit 0; stdout only (stderr may carry advice).
+fn ok_quiet(args: &[&str]) -> String {
+    let out = mfa(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
