@@ -47,7 +47,11 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            let _ = writeln!(io::stderr(), "mfa: a subcommand is required (see mfa --help)");
+            let command = command_of_usage(&e.render().to_string());
+            let _ = writeln!(
+                io::stderr(),
+                "mfa: a subcommand is required (see {command} --help)"
+            );
             ExitCode::from(2)
         }
         _ => {
@@ -56,9 +60,32 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
             let first = rendered.split("\n\n").next().unwrap_or("invalid usage");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
-            let _ = writeln!(io::stderr(), "mfa: {line} (see mfa --help)");
+            let command = command_of_usage(&rendered);
+            let _ = writeln!(io::stderr(), "mfa: {line} (see {command} --help)");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The (sub)command whose usage clap's message shows, `mfa qr` from "Usage: mfa qr [OPTIONS] <URI>":
+/// its help is the one that explains the mistake. `mfa` when there is no usage line.
+fn command_of_usage(rendered: &str) -> String {
+    let Some(usage) = rendered
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("Usage: "))
+    else {
+        return "mfa".to_owned();
+    };
+    let words: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|w| {
+            !w.starts_with(['[', '<', '-']) && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .collect();
+    if words.first() == Some(&"mfa") {
+        words.join(" ")
+    } else {
+        "mfa".to_owned()
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod app_password;
 mod cli;
+mod key;
 mod migration;
 mod otp;
 mod qr;
@@ -18,7 +19,7 @@ use crate::cli::{Fail, Outcome};
 #[command(
     name = "mfa",
     version,
-    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports, app passwords",
+    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports, app passwords, service keys",
     after_help = "Exit status: 0 ok, 1 verification failed, 2 bad input or usage."
 )]
 struct Cli {
@@ -45,6 +46,9 @@ enum Command {
     /// App passwords for mail clients that cannot do MFA: new, hash, verify
     #[command(subcommand)]
     AppPassword(app_password::AppPasswordCommand),
+    /// Keys of the mfa service: new (MFA_KEYS entries, MFA_TAG_SECRET)
+    #[command(subcommand)]
+    Key(key::KeyCommand),
 }
 
 fn run(command: Command) -> Result<Outcome, Fail> {
@@ -56,6 +60,7 @@ fn run(command: Command) -> Result<Outcome, Fail> {
         Command::Qr(args) => qr::run(args),
         Command::Migration(command) => migration::run(command),
         Command::AppPassword(command) => app_password::run(command),
+        Command::Key(command) => key::run(command),
     }
 }
 

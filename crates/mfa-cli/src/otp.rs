@@ -1,5 +1,6 @@
 //! `mfa secret`, `mfa code`, `mfa verify`.
 
+use std::io::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -90,15 +91,39 @@ pub(crate) fn code(args: CodeArgs) -> Result<Outcome, Fail> {
 
 pub(crate) fn verify(args: VerifyArgs) -> Result<Outcome, Fail> {
     let code = Code::parse(&args.code).map_err(|e| Fail::new("invalid code", e))?;
-    let matched = match generator(&args.otp)? {
-        Generator::Totp(totp, now) => totp.verify(&code, now, Window::symmetric(args.skew)),
-        Generator::Hotp(hotp, counter) => hotp.verify(&code, counter, u16::from(args.skew)),
+    let (matched, at) = match generator(&args.otp)? {
+        Generator::Totp(totp, now) => (totp.verify(&code, now, Window::symmetric(args.skew)), now),
+        Generator::Hotp(hotp, counter) => (hotp.verify(&code, counter, u16::from(args.skew)), counter),
     };
     match matched {
         Some(step) => {
             print(format!("{step}\n").as_bytes())?;
             Ok(Outcome::Done)
         }
-        None => Ok(Outcome::NotValid),
+        None => {
+            let _ = writeln!(io::stderr(), "mfa: not valid: {}", searched(&args, at));
+            Ok(Outcome::NotValid)
+        }
     }
+}
+
+/// Which steps or counters a failed `verify` searched around `at` (the time, or the counter), for its
+/// message.
+fn searched(args: &VerifyArgs, at: u64) -> String {
+    let skew = u64::from(args.skew);
+    if let (true, Some(counter)) = (args.otp.hotp.hotp, args.otp.hotp.counter) {
+        let last = counter.saturating_add(skew);
+        return format!(
+            "no HOTP counter from {counter} to {last} matches (--counter {counter}, --skew {skew})"
+        );
+    }
+    let period = args.otp.settings.period.max(1);
+    let now = at;
+    let step = now / period;
+    let (first, last) = (step.saturating_sub(skew), step.saturating_add(skew));
+    format!(
+        "no TOTP step from {first} to {last} matches (Unix times {} to {}, --skew {skew} around {now})",
+        first.saturating_mul(period),
+        last.saturating_mul(period).saturating_add(period - 1),
+    )
 }

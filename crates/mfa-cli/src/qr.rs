@@ -24,14 +24,14 @@ pub(crate) struct QrArgs {
     /// The otpauth:// or otpauth-migration:// URI (checked before it is drawn)
     uri: String,
     /// What to draw
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "terminal")]
     format: Format,
     /// Write to this file (created readable by its owner only) instead of standard output
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// PNG pixels per module (1 to 64)
-    #[arg(long, default_value_t = mfa_enroll::DEFAULT_PNG_SCALE, value_name = "PX")]
-    scale: u32,
+    /// Pixels per module of a PNG or SVG (1 to 64; default 8)
+    #[arg(long, value_name = "PX")]
+    scale: Option<u32>,
     /// Terminal drawing for dark text on a light background (the default suits dark terminals)
     #[arg(long)]
     light_background: bool,
@@ -50,9 +50,15 @@ pub(crate) fn run(args: QrArgs) -> Result<Outcome, Fail> {
     let qr = QrCode::encode(text).map_err(|e| Fail::new("cannot draw the QR code", e))?;
     let fail = |e| Fail::new("cannot draw the QR code", e);
     let output = args.output.as_deref();
+    if args.scale.is_some() && matches!(args.format, Format::Terminal | Format::DataUrl) {
+        return Err(Fail::msg(
+            "--scale applies to --format png and svg only (a terminal code is one character per module)",
+        ));
+    }
+    let scale = args.scale.unwrap_or(mfa_enroll::DEFAULT_PNG_SCALE);
     match args.format {
-        Format::Png => write_output(output, &qr.to_png_scaled(args.scale).map_err(fail)?, true),
-        Format::Svg => write_output(output, qr.to_svg().as_bytes(), false),
+        Format::Png => write_output(output, &qr.to_png_scaled(scale).map_err(fail)?, true),
+        Format::Svg => write_output(output, qr.to_svg_scaled(scale).map_err(fail)?.as_bytes(), false),
         Format::DataUrl => {
             let mut url = qr.to_data_url().map_err(fail)?;
             url.push('\n');

@@ -113,7 +113,13 @@ fn parse(args: ParseArgs) -> Result<Outcome, Fail> {
     } else {
         IssuerConflict::Reject
     };
-    let key = KeyUri::parse_with(&args.uri, conflict).map_err(|e| Fail::new("invalid URI", e))?;
+    let key = KeyUri::parse_with(&args.uri, conflict).map_err(|e| match e {
+        mfa_enroll::Error::IssuerMismatch => Fail::new(
+            "invalid URI",
+            format!("{e} (--prefer-issuer-parameter takes the issuer parameter's)"),
+        ),
+        e => Fail::new("invalid URI", e),
+    })?;
     with_json(&key, |json| print_json(&json))?;
     Ok(Outcome::Done)
 }

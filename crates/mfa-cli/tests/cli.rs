@@ -128,7 +128,7 @@ fn rfc4226_vectors_through_code_and_verify() {
         ]),
         "4\n"
     );
-    // Counter 5 is out of that window: exit 1, nothing printed.
+    // Counter 5 is out of that window: exit 1, nothing on stdout, the window searched on stderr.
     let out = mfa(&[
         "verify",
         "--secret",
@@ -140,7 +140,11 @@ fn rfc4226_vectors_through_code_and_verify() {
         "3",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mfa: not valid: no HOTP counter from 3 to 4 matches (--counter 3, --skew 1)\n"
+    );
     assert_eq!(
         ok(&[
             "verify",
@@ -519,4 +523,116 @@ fn uri_parse_refuses_an_issuer_that_uri_new_refuses() {
     assert!(message.contains("an issuer cannot contain ':'"), "{message}");
     let message = bad(&["uri", "new", "--issuer", "A:B", "--account", "a"]);
     assert!(message.contains("an issuer cannot contain ':'"), "{message}");
+}
+
+/// `mfa key new` prints a key the facade loads: base64 or hex, bare for the tag secret or as an
+/// `ID:KEY` entry of the key ring; the advice goes to stderr, so `$(mfa key new)` is just the key.
+#[test]
+fn key_new_prints_keys_the_facade_loads() {
+    let out = mfa(&["key", "new"]);
+    assert_eq!(out.status.code(), Some(0));
+    let key = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(key.trim_end().len(), 44, "{key}");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("MFA_TAG_SECRET"));
+    mfa::TagSecret::parse(&key).unwrap();
+    assert_ne!(ok_quiet(&["key", "new"]), key, "a new key each time");
+
+    let entry = ok_quiet(&["key", "new", "--id", "7"]);
+    assert!(entry.starts_with("7:"), "{entry}");
+    let older = ok_quiet(&["key", "new", "--id", "3", "--hex"]);
+    assert_eq!(older.trim_end().len(), 2 + 64, "{older}");
+    let ring = mfa::KeyRing::parse(&format!("{},{}", entry.trim_end(), older.trim_end())).unwrap();
+    assert_eq!(ring.current_id(), mfa::KeyId(7));
+    bad(&["key", "new", "--id", "-1"]);
+}
+
+/// Exit 0; stdout only (stderr may carry advice).
+fn ok_quiet(args: &[&str]) -> String {
+    let out = mfa(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Exit 1, nothing on stdout, one line on stderr saying what was searched.
+fn not_valid(args: &[&str]) -> String {
+    let out = mfa(args);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    err
+}
+
+#[test]
+fn a_failed_verify_says_which_window_was_searched() {
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let err = not_valid(&[
+        "verify", "--secret", secret, "--code", "94287082", "--digits", "8", "--time", "1000",
+    ]);
+    assert_eq!(
+        err,
+        "mfa: not valid: no TOTP step from 32 to 34 matches (Unix times 960 to 1049, --skew 1 around 1000)\n"
+    );
+    let err = not_valid(&[
+        "verify",
+        "--secret",
+        secret,
+        "--code",
+        "287083",
+        "--hotp",
+        "--counter",
+        "1",
+    ]);
+    assert_eq!(
+        err,
+        "mfa: not valid: no HOTP counter from 1 to 2 matches (--counter 1, --skew 1)\n"
+    );
+}
+
+#[test]
+fn usage_errors_point_at_the_subcommands_help() {
+    let uri = "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP";
+    assert!(bad(&["qr", uri, "--bogus"]).ends_with("(see mfa qr --help)\n"));
+    assert!(bad(&["uri", "new", "--issuer", "X"]).ends_with("(see mfa uri new --help)\n"));
+    assert_eq!(
+        bad(&["uri"]),
+        "mfa: a subcommand is required (see mfa uri --help)\n"
+    );
+    assert_eq!(bad(&[]), "mfa: a subcommand is required (see mfa --help)\n");
+    assert!(bad(&["bogus"]).ends_with("(see mfa --help)\n"));
+}
+
+#[test]
+fn qr_draws_for_the_terminal_by_default_and_scales_svg() {
+    let uri = "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP";
+    assert_eq!(ok(&["qr", uri]), ok(&["qr", uri, "--format", "terminal"]));
+    let side = mfa_enroll::QrCode::encode(uri).unwrap().width() + 2 * mfa_enroll::QUIET_ZONE;
+    let svg = ok(&["qr", uri, "--format", "svg", "--scale", "2"]);
+    assert!(
+        svg.contains(&format!(" width=\"{}\" height=\"{}\" ", side * 2, side * 2)),
+        "{svg}"
+    );
+    let svg = ok(&["qr", uri, "--format", "svg"]);
+    assert!(
+        svg.contains(&format!(" width=\"{}\" height=\"{}\" ", side * 8, side * 8)),
+        "{svg}"
+    );
+    for format in ["terminal", "data-url"] {
+        let err = bad(&["qr", uri, "--format", format, "--scale", "3"]);
+        assert!(
+            err.contains("--scale applies to --format png and svg only"),
+            "{err}"
+        );
+    }
+    assert!(bad(&["qr", uri, "--format", "svg", "--scale", "0"]).contains("1 to 64"));
+}
+
+#[test]
+fn an_issuer_mismatch_names_the_option_that_resolves_it() {
+    let err = bad(&[
+        "uri",
+        "parse",
+        "otpauth://totp/A:x?secret=JBSWY3DPEHPK3PXP&issuer=B",
+    ]);
+    assert!(err.contains("--prefer-issuer-parameter"), "{err}");
 }

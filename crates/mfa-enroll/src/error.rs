@@ -66,8 +66,8 @@ pub enum Error {
     /// The text does not fit into a QR code (at most 2331 bytes at error-correction level M).
     #[error("the text is too long for a QR code")]
     QrTooLong,
-    /// A PNG scale outside 1 to 64 pixels per module.
-    #[error("invalid PNG scale: expected 1 to 64 pixels per module")]
+    /// A PNG or SVG scale outside 1 to 64 pixels per module.
+    #[error("invalid scale: expected 1 to 64 pixels per module")]
     InvalidScale,
     /// The PNG encoder failed.
     #[error("PNG encoding failed")]

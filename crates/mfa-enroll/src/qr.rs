@@ -98,24 +98,46 @@ impl QrCode {
         self.width + 2 * QUIET_ZONE
     }
 
-    /// An SVG document: one unit per module, white background, black modules, crisp edges; it scales to
-    /// any size (set `width`/`height` where it is embedded).
+    /// An SVG document [`DEFAULT_PNG_SCALE`] pixels per module wide and high (as the PNG): one unit
+    /// per module in its `viewBox`, white background, black modules, crisp edges, each row's run of
+    /// dark modules one path segment. Set another `width`/`height` where it is embedded to scale it.
     pub fn to_svg(&self) -> Zeroizing<String> {
+        self.svg(DEFAULT_PNG_SCALE as usize)
+    }
+
+    /// [`to_svg`](Self::to_svg) with `scale` (1 to 64) pixels per module as its `width` and `height`.
+    pub fn to_svg_scaled(&self, scale: u32) -> Result<Zeroizing<String>, Error> {
+        if !(1..=64).contains(&scale) {
+            return Err(Error::InvalidScale);
+        }
+        Ok(self.svg(scale as usize))
+    }
+
+    fn svg(&self, scale: usize) -> Zeroizing<String> {
         let size = self.full_width();
+        let px = size * scale;
         let dark = self.modules.iter().filter(|&&m| m == 1).count();
-        let mut out = Zeroizing::new(String::with_capacity(300 + dark * 20));
+        let mut out = Zeroizing::new(String::with_capacity(300 + dark * 16));
         // Writing to a String cannot fail.
         let _ = write!(
             out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" \
-             shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
-             <path fill=\"#000\" d=\""
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{px}\" height=\"{px}\" \
+             viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\">\
+             <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\""
         );
         for y in 0..self.width {
-            for x in 0..self.width {
-                if self.is_dark(x, y) {
-                    let _ = write!(out, "M{},{}h1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE);
+            let mut x = 0;
+            while x < self.width {
+                if !self.is_dark(x, y) {
+                    x += 1;
+                    continue;
                 }
+                let start = x;
+                while x < self.width && self.is_dark(x, y) {
+                    x += 1;
+                }
+                let run = x - start;
+                let _ = write!(out, "M{},{}h{run}v1h-{run}z", start + QUIET_ZONE, y + QUIET_ZONE);
             }
         }
         out.push_str("\"/></svg>\n");

@@ -159,24 +159,64 @@ fn terminal_text_carries_every_module_and_the_quiet_zone() {
     }
 }
 
-#[test]
-fn svg_has_one_square_per_dark_module() {
-    let qr = QrCode::encode(&sample_uris()[0]).unwrap();
-    let svg = qr.to_svg();
-    let side = qr.width() + 2 * QUIET_ZONE;
-    assert!(svg.starts_with(&format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\""
-    )));
-    let mut expected = 0;
-    for y in 0..qr.width() {
-        for x in 0..qr.width() {
-            let square = format!("M{},{}h1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE);
-            let present = svg.contains(&format!("{square}M")) || svg.contains(&format!("{square}\""));
-            assert_eq!(present, qr.is_dark(x, y), "{x},{y}");
-            expected += usize::from(qr.is_dark(x, y));
+/// The dark modules an SVG of `to_svg` paints: each path segment `Mx,yhNv1h-Nz` is a run of N modules.
+fn paint_svg(svg: &str, side: usize) -> Vec<Vec<bool>> {
+    let d = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut painted = vec![vec![false; side]; side];
+    for segment in d.split('M').filter(|s| !s.is_empty()) {
+        let (xy, rest) = segment.split_once('h').unwrap();
+        let (x, y) = xy.split_once(',').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let (run, tail) = rest.split_once("v1h-").unwrap();
+        assert_eq!(tail, format!("{run}z"), "{segment}");
+        for cell in &mut painted[y][x..x + run.parse::<usize>().unwrap()] {
+            assert!(!*cell, "painted twice at {x},{y}");
+            *cell = true;
         }
     }
-    assert_eq!(svg.matches("h1v1h-1z").count(), expected);
+    painted
+}
+
+#[test]
+fn svg_has_a_size_and_one_segment_per_run_of_dark_modules() {
+    for uri in sample_uris() {
+        let qr = QrCode::encode(&uri).unwrap();
+        let side = qr.width() + 2 * QUIET_ZONE;
+        let svg = qr.to_svg();
+        let px = side * mfa_enroll::DEFAULT_PNG_SCALE as usize;
+        assert!(svg.starts_with(&format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{px}\" height=\"{px}\" viewBox=\"0 0 {side} {side}\""
+        )), "{}", svg.as_str());
+        assert!(svg.ends_with("\"/></svg>\n"));
+        // The painted modules are exactly the dark ones, in one segment per horizontal run.
+        let painted = paint_svg(&svg, side);
+        let mut runs = 0;
+        for (y, row) in painted.iter().enumerate() {
+            for x in 0..side {
+                let dark = x >= QUIET_ZONE && y >= QUIET_ZONE && qr.is_dark(x - QUIET_ZONE, y - QUIET_ZONE);
+                assert_eq!(row[x], dark, "{x},{y}");
+                let left_dark = x > 0 && row[x - 1];
+                runs += usize::from(dark && !left_dark);
+            }
+        }
+        assert_eq!(svg.matches('M').count(), runs);
+        // The painted SVG decodes back to the URI.
+        let mut img =
+            rqrr::PreparedImage::prepare_from_bitmap(side * 4, side * 4, |x, y| painted[y / 4][x / 4]);
+        let decoded: Vec<String> = img
+            .detect_grids()
+            .into_iter()
+            .map(|g| g.decode().unwrap().1)
+            .collect();
+        assert_eq!(decoded, vec![uri.clone()]);
+        // A scale sets the size only.
+        let scaled = qr.to_svg_scaled(3).unwrap();
+        assert!(scaled.contains(&format!(" width=\"{}\" height=\"{}\" ", side * 3, side * 3)));
+        assert_eq!(paint_svg(&scaled, side), painted);
+    }
+    let qr = QrCode::encode("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP").unwrap();
+    assert_eq!(qr.to_svg_scaled(0).unwrap_err(), Error::InvalidScale);
+    assert_eq!(qr.to_svg_scaled(65).unwrap_err(), Error::InvalidScale);
 }
 
 #[test]

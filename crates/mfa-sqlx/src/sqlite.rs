@@ -1,4 +1,5 @@
-use std::path::Path;
+use core::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,7 +58,19 @@ impl SqliteStore {
     /// Opens (and creates if missing) the database file at `path`, in WAL mode with a busy timeout of
     /// [`SQLITE_BUSY_TIMEOUT`], foreign keys on and `synchronous = FULL` (a committed step or
     /// counter survives a power loss). Does not create the tables: call [`migrate`](Self::migrate).
+    ///
+    /// The database holds phone numbers: on Unix a file this creates is readable and writable by its
+    /// owner only (mode 0600, whatever the umask), and SQLite gives its WAL and shared-memory files the
+    /// same mode. An existing file keeps its mode. A failure to open names the file.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
+            StoreError::backend(OpenError {
+                path: path.to_path_buf(),
+                error,
+            })
+        };
+        create_private(path).map_err(|e| failed(Box::new(e)))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -69,7 +82,7 @@ impl SqliteStore {
             .max_connections(FILE_POOL_CONNECTIONS)
             .connect_with(options)
             .await
-            .map_err(db)?;
+            .map_err(|e| failed(Box::new(e)))?;
         Ok(SqliteStore {
             writer: Writer::new(pool.clone()),
             pool,
@@ -156,6 +169,47 @@ impl SqliteStore {
     /// The write lock of `BEGIN IMMEDIATE` covers the whole database: nothing more to lock.
     async fn lock_number(_tx: &mut SqliteTx, _number: &mfa::PhoneNumber) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Creates the database file, empty, readable by its owner only, unless it exists (SQLite then fills
+/// it, and takes the mode of its WAL and shared-memory files from it).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`SqliteStore::open`] failed: which file, and why.
+#[derive(Debug)]
+struct OpenError {
+    path: PathBuf,
+    error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot open the SQLite database {}: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.error)
     }
 }
 

@@ -1065,8 +1065,68 @@ macro_rules! impl_store {
                 turn.commit().await.map_err($crate::rows::db)?;
                 $crate::rows::affected(done.rows_affected())
             }
+
+            async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, mfa::StoreError> {
+                let rows = sqlx::query("SELECT key_name, check_value FROM mfa_key_checks ORDER BY key_name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                rows.iter().map($crate::store_impl::key_check_from_row).collect()
+            }
+
+            async fn record_key_checks(
+                &self,
+                checks: Vec<mfa::KeyCheck>,
+            ) -> Result<Vec<mfa::KeyCheck>, mfa::StoreError> {
+                if checks.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Insert-if-absent, then read back what is there: on PostgreSQL a racing insert of the
+                // same key waits for the first to commit and then inserts nothing, and the read (a new
+                // READ COMMITTED snapshot) sees the committed row.
+                let mut tx = self.begin().await?;
+                let mut recorded = Vec::with_capacity(checks.len());
+                for check in &checks {
+                    let name = check.key.name();
+                    sqlx::query(
+                        "INSERT INTO mfa_key_checks (key_name, check_value) VALUES ($1, $2) \
+                         ON CONFLICT (key_name) DO NOTHING",
+                    )
+                    .bind(&name)
+                    .bind(&check.value.as_bytes()[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                    let row = sqlx::query("SELECT key_name, check_value FROM mfa_key_checks WHERE key_name = $1")
+                        .bind(&name)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                    recorded.push($crate::store_impl::key_check_from_row(&row)?);
+                }
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(recorded)
+            }
         }
     };
+}
+
+/// A key check from `key_name, check_value`.
+pub(crate) fn key_check_from_row<R>(row: &R) -> Result<mfa::KeyCheck, mfa::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let name: String = row.try_get(0).map_err(crate::rows::db)?;
+    let value: Vec<u8> = row.try_get(1).map_err(crate::rows::db)?;
+    let key = mfa::CheckedKey::from_name(&name)
+        .ok_or_else(|| mfa::StoreError::Corrupt(format!("key check: unknown key name {name:?}")))?;
+    Ok(mfa::KeyCheck {
+        key,
+        value: crate::rows::tag(&value, "key check value")?,
+    })
 }
 
 pub(crate) use impl_store;

@@ -334,3 +334,43 @@ async fn open_sets_wal_full_sync_busy_timeout_and_foreign_keys() {
     );
     assert_eq!(foreign_keys, 1);
 }
+
+/// The database holds phone numbers: a file `open` creates is readable by its owner only, whatever the
+/// umask, and so are the WAL and shared-memory files SQLite makes beside it.
+#[cfg(unix)]
+#[tokio::test]
+async fn open_creates_the_file_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.sqlite3");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let user = common::user("private");
+    store.update_user(&user, |_| {}).await.unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", entry.path().display());
+    }
+    // An existing file keeps the mode its owner gave it.
+    let shared = dir.path().join("shared.sqlite3");
+    std::fs::write(&shared, b"").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+    SqliteStore::open(&shared).await.unwrap();
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+/// A database that cannot be opened says which file.
+#[tokio::test]
+async fn an_unopenable_database_names_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("mfa.sqlite3");
+    let error = SqliteStore::open(&path).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
+    assert!(
+        message.contains(&path.display().to_string()),
+        "the message does not name the file: {message}"
+    );
+}

@@ -1,6 +1,6 @@
 use mfa_policy::{Reason, UnixTime};
 
-use crate::{DeliveryError, KeyId};
+use crate::{CheckedKey, DeliveryError, KeyId};
 
 /// Everything that can go wrong in `mfa`.
 ///
@@ -92,6 +92,27 @@ pub enum Error {
     InvalidKey {
         /// What is wrong.
         reason: &'static str,
+    },
+    /// A key ring or tag secret could not be loaded from its environment variable, file or text. The
+    /// message says which and what was wrong, never the key.
+    #[error("cannot load the {what} from {from}: {reason}")]
+    KeyLoad {
+        /// `key ring` or `tag secret`.
+        what: &'static str,
+        /// Where from: `environment variable MFA_KEYS`, `file /etc/...`, `text`.
+        from: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A key is not the one this store was used with: its check value differs from the one
+    /// [`Mfa::check_keys`](crate::Mfa::check_keys) recorded (a mistyped or mixed-up key, or another
+    /// environment's).
+    #[error(
+        "wrong key: the {key} is not the one this store was used with (its check value differs from the recorded one)"
+    )]
+    WrongKey {
+        /// Which key.
+        key: CheckedKey,
     },
     /// A stored secret names a key the key ring does not have.
     #[error("the key ring has no key {id}")]

@@ -28,6 +28,13 @@ const SEAL_DOMAIN: &[u8] = b"mfa/totp-secret/v1\0";
 /// HKDF-SHA-256 salt and info of the AES-256-GCM-SIV key derived from a key of the ring.
 const SUBKEY_SALT: &[u8] = b"mfa-kit/key-ring/v1";
 const SUBKEY_AES256_GCM_SIV: &[u8] = b"aes-256-gcm-siv";
+/// HKDF-SHA-256 info of the subkey of a key's check value (under the salt of its kind of key).
+const SUBKEY_KEY_CHECK: &[u8] = b"key-check";
+/// The label a check value is the HMAC of (then the key id, for a key of the ring).
+const KEY_CHECK_RING: &[u8] = b"mfa-kit/key-check/v1\0key-ring\0";
+const KEY_CHECK_TAG_SECRET: &[u8] = b"mfa-kit/key-check/v1\0tag-secret\0";
+/// HKDF-SHA-256 salt of the subkeys of a [`TagSecret`].
+const TAG_SECRET_SALT: &[u8] = b"mfa-kit/tag-secret/v1";
 
 /// The name of one encryption key of a [`KeyRing`], stored beside every ciphertext it made.
 ///
@@ -165,6 +172,8 @@ pub struct KeyRing {
 struct Ciphers {
     seal: Aes256GcmSiv,
     legacy: XChaCha20Poly1305,
+    /// The key's check value (see [`KeyCheck`]).
+    check: Tag,
 }
 
 impl KeyRing {
@@ -172,7 +181,7 @@ impl KeyRing {
     pub fn new(id: KeyId, key: &[u8]) -> Result<Self, Error> {
         Ok(KeyRing {
             current: id,
-            keys: vec![(id, Ciphers::new(key)?)],
+            keys: vec![(id, Ciphers::new(id, key)?)],
         })
     }
 
@@ -190,13 +199,29 @@ impl KeyRing {
                 reason: "two keys of the key ring have the same id",
             });
         }
-        self.keys.push((id, Ciphers::new(key)?));
+        self.keys.push((id, Ciphers::new(id, key)?));
         Ok(self)
+    }
+
+    /// Whether the ring has a key named `id`.
+    pub(crate) fn has_key(&self, id: KeyId) -> bool {
+        self.key(id).is_some()
     }
 
     /// The id of the key that seals.
     pub fn current_id(&self) -> KeyId {
         self.current
+    }
+
+    /// The check value of each key of the ring, current first.
+    pub(crate) fn key_checks(&self) -> Vec<KeyCheck> {
+        self.keys
+            .iter()
+            .map(|(id, ciphers)| KeyCheck {
+                key: CheckedKey::Ring(*id),
+                value: ciphers.check,
+            })
+            .collect()
     }
 
     fn key(&self, id: KeyId) -> Option<&Ciphers> {
@@ -288,20 +313,21 @@ impl fmt::Debug for KeyRing {
 }
 
 impl Ciphers {
-    fn new(key: &[u8]) -> Result<Self, Error> {
+    fn new(id: KeyId, key: &[u8]) -> Result<Self, Error> {
         if key.len() != KEY_BYTES {
             return Err(Error::InvalidKey {
                 reason: "an encryption key must be 32 bytes",
             });
         }
         // One key per algorithm: the configured key opens the first format, a subkey seals.
-        let mut subkey = Zeroizing::new([0u8; KEY_BYTES]);
-        Hkdf::<Sha256>::new(Some(SUBKEY_SALT), key)
-            .expand(SUBKEY_AES256_GCM_SIV, &mut subkey[..])
-            .map_err(|_| Error::InvalidKey {
-                reason: "HKDF expansion failed",
-            })?;
+        let hkdf = Hkdf::<Sha256>::new(Some(SUBKEY_SALT), key);
+        let subkey = expand(&hkdf, SUBKEY_AES256_GCM_SIV)?;
+        let check = key_check_value(
+            &expand(&hkdf, SUBKEY_KEY_CHECK)?,
+            &[KEY_CHECK_RING, &id.0.to_be_bytes()],
+        )?;
         Ok(Ciphers {
+            check,
             seal: Aes256GcmSiv::new_from_slice(&subkey[..]).map_err(|_| Error::InvalidKey {
                 reason: "rejected by AES-256-GCM-SIV",
             })?,
@@ -346,7 +372,7 @@ fn associated_data(format: Option<u8>, user: &UserId, method: MethodId, key: Key
 }
 
 /// An HMAC-SHA-256 tag as a [`Store`](crate::Store) holds it in place of a phone code or a recovery
-/// code, or the SHA-256 of a remembered-device token.
+/// code, the SHA-256 of a remembered-device token, or a key's check value ([`KeyCheck`]).
 ///
 /// Equality is constant time; `Debug` shows nothing of it.
 ///
@@ -414,6 +440,7 @@ pub struct TagSecret {
     phone: Hmac<Sha256>,
     recovery: Hmac<Sha256>,
     app_password: Zeroizing<[u8; 32]>,
+    check: Tag,
 }
 
 impl TagSecret {
@@ -424,14 +451,8 @@ impl TagSecret {
                 reason: "the tag secret must be 32 to 64 bytes",
             });
         }
-        let hkdf = Hkdf::<Sha256>::new(Some(b"mfa-kit/tag-secret/v1"), master);
-        let derive = |info: &[u8]| -> Result<Zeroizing<[u8; 32]>, Error> {
-            let mut okm = Zeroizing::new([0u8; 32]);
-            hkdf.expand(info, &mut okm[..]).map_err(|_| Error::InvalidKey {
-                reason: "HKDF expansion failed",
-            })?;
-            Ok(okm)
-        };
+        let hkdf = Hkdf::<Sha256>::new(Some(TAG_SECRET_SALT), master);
+        let derive = |info: &[u8]| expand(&hkdf, info);
         let mac = |key: &[u8]| {
             <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).map_err(|_| Error::InvalidKey {
                 reason: "rejected by HMAC",
@@ -441,7 +462,16 @@ impl TagSecret {
             phone: mac(&derive(b"phone-code")?[..])?,
             recovery: mac(&derive(b"recovery-code")?[..])?,
             app_password: derive(b"app-password-tag")?,
+            check: key_check_value(&derive(SUBKEY_KEY_CHECK)?, &[KEY_CHECK_TAG_SECRET])?,
         })
+    }
+
+    /// The secret's check value (see [`KeyCheck`]).
+    pub(crate) fn key_check(&self) -> KeyCheck {
+        KeyCheck {
+            key: CheckedKey::TagSecret,
+            value: self.check,
+        }
     }
 
     /// A new random secret: for tests and development only (stored codes die with the process).
@@ -473,6 +503,106 @@ impl fmt::Debug for TagSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TagSecret(..)")
     }
+}
+
+/// 32 bytes of HKDF-SHA-256 output for `info`.
+fn expand(hkdf: &Hkdf<Sha256>, info: &[u8]) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let mut okm = Zeroizing::new([0u8; 32]);
+    hkdf.expand(info, &mut okm[..]).map_err(|_| Error::InvalidKey {
+        reason: "HKDF expansion failed",
+    })?;
+    Ok(okm)
+}
+
+/// HMAC-SHA-256 under `subkey` of the concatenated `label` parts: a key check value.
+fn key_check_value(subkey: &Zeroizing<[u8; 32]>, label: &[&[u8]]) -> Result<Tag, Error> {
+    let mut mac =
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&subkey[..]).map_err(|_| Error::InvalidKey {
+            reason: "rejected by HMAC",
+        })?;
+    for part in label {
+        mac.update(part);
+    }
+    Ok(Tag(mac.finalize().into_bytes().into()))
+}
+
+/// Which key a [`KeyCheck`] is the check value of.
+///
+/// A [`Store`](crate::Store) keeps it as its [`name`](Self::name) (`key-ring/3`, `tag-secret`):
+///
+/// ```
+/// use mfa::{CheckedKey, KeyId};
+///
+/// let key = CheckedKey::Ring(KeyId(3));
+/// assert_eq!(key.name(), "key-ring/3");
+/// assert_eq!(CheckedKey::from_name("key-ring/3"), Some(key));
+/// assert_eq!(CheckedKey::from_name(&CheckedKey::TagSecret.name()), Some(CheckedKey::TagSecret));
+/// assert_eq!(key.to_string(), "key 3 of the key ring");
+/// assert_eq!(CheckedKey::from_name("key-ring/x"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum CheckedKey {
+    /// A key of the [`KeyRing`].
+    Ring(KeyId),
+    /// The [`TagSecret`].
+    TagSecret,
+}
+
+impl CheckedKey {
+    /// The name a store keeps: `key-ring/<id>` or `tag-secret`.
+    pub fn name(&self) -> String {
+        match self {
+            CheckedKey::Ring(id) => format!("key-ring/{id}"),
+            CheckedKey::TagSecret => "tag-secret".to_owned(),
+        }
+    }
+
+    /// The key a stored [`name`](Self::name) names; `None` for any other text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name == "tag-secret" {
+            return Some(CheckedKey::TagSecret);
+        }
+        let id = name.strip_prefix("key-ring/")?;
+        // Digits only: no sign, no spaces, no leading zeros but "0" itself, so a name has one form.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || (id.len() > 1 && id.starts_with('0')) {
+            return None;
+        }
+        id.parse().ok().map(|id| CheckedKey::Ring(KeyId(id)))
+    }
+}
+
+impl fmt::Display for CheckedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckedKey::Ring(id) => write!(f, "key {id} of the key ring"),
+            CheckedKey::TagSecret => f.write_str("tag secret"),
+        }
+    }
+}
+
+/// The check value of one key, recorded in the [`Store`](crate::Store) by
+/// [`Mfa::check_keys`](crate::Mfa::check_keys) so a wrong key is found at start-up, before it seals or
+/// tags anything.
+///
+/// The value is an HMAC-SHA-256 of a fixed label (`mfa-kit/key-check/v1`, the kind of key and, for a
+/// key of the ring, its id) under a subkey that HKDF-SHA-256 derives from the key for this use alone:
+/// it tells whether a key is the one recorded, and nothing about the key itself. A store keeps it as a
+/// name ([`CheckedKey::name`]) and 32 bytes.
+///
+/// ```
+/// use mfa::{CheckedKey, KeyCheck, KeyId, Tag};
+///
+/// // As a store reads it back.
+/// let check = KeyCheck { key: CheckedKey::Ring(KeyId(1)), value: Tag::from_bytes([7; 32]) };
+/// assert_eq!(check.key.name(), "key-ring/1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCheck {
+    /// Which key.
+    pub key: CheckedKey,
+    /// Its check value.
+    pub value: Tag,
 }
 
 /// HMAC over length-prefixed parts, so no two different part lists give the same input.
@@ -728,6 +858,64 @@ mod tests {
             let (ring, user, method, _) = fixture_inputs();
             let sealed = SealedSecret::from_parts(KeyId(7), bytes);
             proptest::prop_assert!(matches!(ring.open(&user, method, &sealed), Err(Error::Decrypt)));
+        }
+    }
+
+    /// Check values computed independently with Python's `hmac` and `hashlib` (HKDF-SHA-256 as RFC 5869
+    /// writes it, then HMAC-SHA-256 of the label).
+    #[test]
+    fn key_check_values_match_their_known_answers() {
+        let (ring, ..) = fixture_inputs();
+        assert_eq!(
+            ring.key_checks(),
+            vec![KeyCheck {
+                key: CheckedKey::Ring(KeyId(7)),
+                value: Tag(
+                    unhex("1062eadccd796d1d5a4c84470f788fef9fbb2ad5be3a444d1e73a0d9cc79c0df")
+                        .try_into()
+                        .unwrap()
+                ),
+            }]
+        );
+        let tags = TagSecret::from_bytes(&[42; 32]).unwrap();
+        assert_eq!(
+            tags.key_check().value,
+            Tag(
+                unhex("25038efa2257f812287d7e2939d61173fb6cd35d8652e413bc449623cfbe33f5")
+                    .try_into()
+                    .unwrap()
+            )
+        );
+        // The same key under another id, or as the tag secret, checks differently.
+        let other_id = KeyRing::new(KeyId(8), &[0x42; 32]).unwrap().key_checks();
+        assert_ne!(other_id[0].value, ring.key_checks()[0].value);
+        let rotated = KeyRing::new(KeyId(8), &[0x43; 32])
+            .unwrap()
+            .with_previous(KeyId(7), &[0x42; 32])
+            .unwrap();
+        assert_eq!(rotated.key_checks()[1], ring.key_checks()[0]);
+        assert_eq!(rotated.key_checks()[0].key, CheckedKey::Ring(KeyId(8)));
+    }
+
+    #[test]
+    fn checked_key_names_have_one_form() {
+        for name in [
+            "key-ring/",
+            "key-ring/+1",
+            "key-ring/01",
+            "key-ring/ 1",
+            "key-ring/4294967296",
+            "Tag-secret",
+            "key-ring/1/",
+        ] {
+            assert_eq!(CheckedKey::from_name(name), None, "{name}");
+        }
+        for key in [
+            CheckedKey::Ring(KeyId(0)),
+            CheckedKey::Ring(KeyId(u32::MAX)),
+            CheckedKey::TagSecret,
+        ] {
+            assert_eq!(CheckedKey::from_name(&key.name()), Some(key));
         }
     }
 

@@ -11,6 +11,7 @@ mod delivery;
 mod error;
 mod event;
 mod ids;
+mod key_text;
 mod keys;
 mod memory;
 mod outcome;
@@ -30,7 +31,7 @@ pub use event::{
     Event, EventKind, EventSink, Factor, NoEvents, RecordingEventSink, RevokedBy, TracingEventSink,
 };
 pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
-pub use keys::{KEY_BYTES, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
+pub use keys::{CheckedKey, KEY_BYTES, KeyCheck, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
 pub use memory::MemoryStore;
 pub use outcome::{
     AppEnrollment, AppPasswordSummary, Challenge, CodeSent, DeviceSummary, DeviceToken, Enrolled,

@@ -7,9 +7,9 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::{
-    Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, Loaded, LoadedCredential, MethodId,
-    MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, Store, StoreError,
-    Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
+    Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, KeyCheck, Loaded, LoadedCredential,
+    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, Store,
+    StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -33,6 +33,8 @@ struct State {
     // Keyed by `PhoneNumber`, whose `Debug` masks all but two digits: the store's `Debug` shows no
     // full number.
     number_sends: HashMap<PhoneNumber, Vec<UnixTime>>,
+    /// Recorded key check values, in the order they were recorded.
+    key_checks: Vec<KeyCheck>,
 }
 
 /// A [`Store`] in memory: for tests, development and small single-process programs. Everything is lost
@@ -569,5 +571,24 @@ impl Store for MemoryStore {
 
     async fn forget_all_devices(&self, user: &UserId) -> Result<usize, StoreError> {
         Ok(self.with_user(user, |d| std::mem::take(&mut d.devices).len()))
+    }
+
+    async fn key_checks(&self) -> Result<Vec<KeyCheck>, StoreError> {
+        Ok(self.lock().key_checks.clone())
+    }
+
+    async fn record_key_checks(&self, checks: Vec<KeyCheck>) -> Result<Vec<KeyCheck>, StoreError> {
+        let mut state = self.lock();
+        let mut recorded = Vec::with_capacity(checks.len());
+        for check in checks {
+            match state.key_checks.iter().find(|known| known.key == check.key) {
+                Some(known) => recorded.push(*known),
+                None => {
+                    state.key_checks.push(check);
+                    recorded.push(check);
+                }
+            }
+        }
+        Ok(recorded)
     }
 }

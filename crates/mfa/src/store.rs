@@ -4,9 +4,9 @@ use mfa_app_password::{AppPasswordId, AppPasswordRecord};
 use mfa_policy::UnixTime;
 
 use crate::{
-    Attempt, AttemptTarget, DeviceId, DeviceRecord, Loaded, MethodId, MethodRecord, PendingEnrollment,
-    PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, StoreError, Tag, ThrottleRule, ThrottleState,
-    UserId, UserRecord, Verdict,
+    Attempt, AttemptTarget, DeviceId, DeviceRecord, KeyCheck, Loaded, MethodId, MethodRecord,
+    PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, StoreError, Tag, ThrottleRule,
+    ThrottleState, UserId, UserRecord, Verdict,
 };
 
 /// Where the service keeps users' MFA state: implemented by [`MemoryStore`](crate::MemoryStore) here and
@@ -305,4 +305,20 @@ pub trait Store: Send + Sync {
 
     /// Forgets all of the user's devices and returns how many there were.
     fn forget_all_devices(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    // ---------------------------------------------------------------- key checks
+
+    /// Every key check value recorded so far, in any order (see
+    /// [`Mfa::check_keys`](crate::Mfa::check_keys)). Not per user: one record for the whole store.
+    fn key_checks(&self) -> impl Future<Output = Result<Vec<KeyCheck>, StoreError>> + Send;
+
+    /// Atomically records each of `checks` whose [`key`](KeyCheck::key) has no recorded check yet, and
+    /// returns the check recorded for each of `checks`' keys afterwards, in the order of `checks`: the
+    /// one found, or the one just recorded. A recorded check is never replaced, so of racing calls
+    /// with different values for one key, all return the same one. Keep the key as its
+    /// [`name`](crate::CheckedKey::name) and the value as 32 bytes.
+    fn record_key_checks(
+        &self,
+        checks: Vec<KeyCheck>,
+    ) -> impl Future<Output = Result<Vec<KeyCheck>, StoreError>> + Send;
 }

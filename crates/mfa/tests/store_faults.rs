@@ -280,6 +280,16 @@ impl Store for FaultyStore {
         self.check("forget_all_devices")?;
         self.inner.forget_all_devices(user).await
     }
+
+    async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+        self.check("key_checks")?;
+        self.inner.key_checks().await
+    }
+
+    async fn record_key_checks(&self, checks: Vec<mfa::KeyCheck>) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+        self.check("record_key_checks")?;
+        self.inner.record_key_checks(checks).await
+    }
 }
 
 type Faulty = Harness<FaultyStore>;

@@ -58,6 +58,7 @@ macro_rules! ensure {
 mod app_passwords;
 mod attempt;
 mod devices;
+mod key_checks;
 mod methods;
 mod pending;
 mod phone_sends;
@@ -70,6 +71,7 @@ pub use attempt::{
     totp_step_race, totp_steps,
 };
 pub use devices::{device_cap, device_cap_race, devices};
+pub use key_checks::{key_check_race, key_checks};
 pub use methods::{methods, methods_cap_race};
 pub use pending::{pending, pending_race, pending_secret, pending_secret_race};
 pub use phone_sends::{phone_send_race, phone_sends};
@@ -124,6 +126,8 @@ where
     devices(Arc::new(make().await)).await?;
     device_cap(Arc::new(make().await)).await?;
     device_cap_race(Arc::new(make().await)).await?;
+    key_checks(Arc::new(make().await)).await?;
+    key_check_race(Arc::new(make().await)).await?;
     Ok(())
 }
 

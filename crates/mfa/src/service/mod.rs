@@ -18,6 +18,7 @@ use crate::{
 mod admin;
 mod app_passwords;
 mod devices;
+mod keys;
 mod phone_codes;
 mod recovery_codes;
 mod registration;

@@ -557,4 +557,14 @@ impl<S: Store> Store for YieldingStore<S> {
         tokio::task::yield_now().await;
         self.0.forget_all_devices(user).await
     }
+
+    async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.key_checks().await
+    }
+
+    async fn record_key_checks(&self, checks: Vec<mfa::KeyCheck>) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.record_key_checks(checks).await
+    }
 }
