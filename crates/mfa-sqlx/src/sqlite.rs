@@ -22,9 +22,6 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// readers run side by side (WAL).
 const FILE_POOL_CONNECTIONS: u32 = 8;
 
-/// Passes of [`SqliteStore::migrate`] after a first one that raced another process.
-const MIGRATE_ATTEMPTS: u32 = 2;
-
 /// A [`Store`](mfa::Store) on SQLite: one database file for a service on one machine (any number of
 /// processes), or an in-memory database for tests and development.
 ///
@@ -143,12 +140,15 @@ impl SqliteStore {
         migrator.set_ignore_missing(true);
         // sqlx takes no lock on SQLite: a process starting at the same moment may apply a
         // migration between our reading of `_sqlx_migrations` and our applying it, which then
-        // fails. Each migration commits as one transaction, so a second pass sees it and goes on.
+        // fails. Each migration commits as one transaction, so a next pass sees it and goes on;
+        // each failed pass means the other process applied one more migration, so there are at
+        // most as many failed passes as migrations.
+        let most_failures = migrator.iter().count();
         let mut attempts = 0;
         loop {
             match migrator.run(&self.pool).await {
                 Ok(()) => return Ok(()),
-                Err(_) if attempts < MIGRATE_ATTEMPTS => attempts += 1,
+                Err(_) if attempts < most_failures => attempts += 1,
                 Err(error) => return Err(StoreError::backend(error)),
             }
         }

@@ -749,9 +749,8 @@ macro_rules! impl_store {
                 number: &mfa::PhoneNumber,
                 now: mfa::UnixTime,
                 limit: &mfa::SendLimit,
-            ) -> Result<bool, mfa::StoreError> {
+            ) -> Result<mfa::PhoneSend, mfa::StoreError> {
                 use sqlx::Row as _;
-                let window_start = now.saturating_sub(limit.window).as_millis();
                 // Sends matter for the window and for the user's interval, which may be longer.
                 let kept_from = now.saturating_sub(limit.window.max(limit.min_interval)).as_millis();
                 let (mut tx, _) = self.lock_user(user).await?;
@@ -763,37 +762,29 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
-                let mine = sqlx::query(
-                    "SELECT COALESCE(SUM(CASE WHEN sent_at > $2 THEN 1 ELSE 0 END), 0), MAX(sent_at) \
-                     FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $3",
-                )
-                .bind(user.as_str())
-                .bind(window_start)
-                .bind(kept_from)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::rows::db)?;
-                let user_count: i64 = mine.try_get(0).map_err($crate::rows::db)?;
-                let last: Option<i64> = mine.try_get(1).map_err($crate::rows::db)?;
-                let too_soon = last.is_some_and(|last| {
-                    now < $crate::rows::time(last).saturating_add(limit.min_interval)
-                });
-                if too_soon || user_count >= i64::from(limit.per_user) {
-                    tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(false);
+                let mut sends = Vec::with_capacity(2);
+                for query in [
+                    "SELECT sent_at FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $2",
+                    "SELECT sent_at FROM mfa_phone_sends WHERE number = $1 AND sent_at > $2",
+                ] {
+                    let key = if sends.is_empty() { user.as_str() } else { number.as_str() };
+                    let rows = sqlx::query(query)
+                        .bind(key)
+                        .bind(kept_from)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err($crate::rows::db)?;
+                    let instants = rows
+                        .iter()
+                        .map(|row| row.try_get::<i64, _>(0).map($crate::rows::time))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err($crate::rows::db)?;
+                    sends.push(instants);
                 }
-                let theirs = sqlx::query(
-                    "SELECT COUNT(*) FROM mfa_phone_sends WHERE number = $1 AND sent_at > $2",
-                )
-                .bind(number.as_str())
-                .bind(window_start)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::rows::db)?;
-                let number_count: i64 = theirs.try_get(0).map_err($crate::rows::db)?;
-                if number_count >= i64::from(limit.per_number) {
+                let answer = mfa::PhoneSend::decide(&sends[0], &sends[1], now, limit);
+                if !answer.is_recorded() {
                     tx.rollback().await.map_err($crate::rows::db)?;
-                    return Ok(false);
+                    return Ok(answer);
                 }
                 sqlx::query("INSERT INTO mfa_phone_sends (user_id, number, sent_at) VALUES ($1, $2, $3)")
                     .bind(user.as_str())
@@ -803,7 +794,7 @@ macro_rules! impl_store {
                     .await
                     .map_err($crate::rows::db)?;
                 tx.commit().await.map_err($crate::rows::db)?;
-                Ok(true)
+                Ok(mfa::PhoneSend::Recorded)
             }
 
             async fn replace_recovery_codes(

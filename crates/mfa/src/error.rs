@@ -42,7 +42,10 @@ pub enum Error {
     },
     /// Too many phone codes were sent recently to this user or number.
     #[error("too many codes were sent recently; try again later")]
-    ResendLimited,
+    ResendLimited {
+        /// When a code may be sent again (for `Retry-After`), if no other send comes first.
+        until: UnixTime,
+    },
     /// No such method, device, app password or pending enrollment for this user.
     #[error("no such {what}")]
     NotFound {

@@ -39,7 +39,7 @@ pub use outcome::{
 };
 pub use record::{
     Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneKind,
-    SendLimit, ThrottleRule, ThrottleState, UserRecord,
+    PhoneSend, SendLimit, ThrottleRule, ThrottleState, UserRecord,
 };
 pub use service::{MAX_NAME_CHARS, Mfa};
 pub use store::Store;

@@ -8,8 +8,8 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, KeyCheck, Loaded, LoadedCredential,
-    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, Store,
-    StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
+    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, SealedSecret,
+    SendLimit, Store, StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -425,37 +425,24 @@ impl Store for MemoryStore {
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<PhoneSend, StoreError> {
         // The map's lock, then the user's: the per-number counts and the user's are checked and
         // recorded together.
         let mut state = self.lock();
         let cell = Arc::clone(state.users.entry(user.clone()).or_default());
         let mut user_data = locked(&cell);
-        let window_start = now.saturating_sub(limit.window);
-        let recent = |sends: &mut Vec<UnixTime>| {
-            sends.retain(|at| *at > window_start);
-            sends.len()
-        };
-        // A user's sends are kept as long as the interval needs them too, which may be longer than
-        // the window.
+        // Sends are kept as long as the window or the user's interval needs them (the interval may
+        // be longer than the window).
         let kept_from = now.saturating_sub(limit.window.max(limit.min_interval));
         user_data.sends.retain(|at| *at > kept_from);
-        let user_count = user_data.sends.iter().filter(|at| **at > window_start).count();
-        let too_soon = user_data
-            .sends
-            .iter()
-            .max()
-            .is_some_and(|last| now < last.saturating_add(limit.min_interval));
-        if too_soon || user_count >= limit.per_user as usize {
-            return Ok(false);
-        }
         let number_sends = state.number_sends.entry(number.clone()).or_default();
-        if recent(number_sends) >= limit.per_number as usize {
-            return Ok(false);
+        number_sends.retain(|at| *at > kept_from);
+        let answer = PhoneSend::decide(&user_data.sends, number_sends, now, limit);
+        if answer.is_recorded() {
+            number_sends.push(now);
+            user_data.sends.push(now);
         }
-        number_sends.push(now);
-        user_data.sends.push(now);
-        Ok(true)
+        Ok(answer)
     }
 
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
 
+#[cfg(doc)]
+use crate::Store;
+
 /// A user's MFA settings and the instants that invalidate earlier verifications.
 ///
 /// The counters of failed verifications are kept apart (see [`Store::attempt`]) so that a
@@ -354,6 +357,61 @@ impl Default for SendLimit {
             window: Duration::from_secs(15 * 60),
             min_interval: Duration::from_secs(30),
         }
+    }
+}
+
+/// The answer of [`Store::record_phone_send`](crate::Store::record_phone_send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneSend {
+    /// Within the limits: the send was recorded.
+    Recorded,
+    /// Over a limit: nothing was recorded, and a send is allowed again at `until` (the latest of
+    /// the instants at which each exceeded limit frees up), for `Retry-After`.
+    Limited {
+        /// The earliest instant a send would be within every limit (if no other send comes first).
+        until: UnixTime,
+    },
+}
+
+impl PhoneSend {
+    /// Whether the send was recorded.
+    pub fn is_recorded(self) -> bool {
+        self == PhoneSend::Recorded
+    }
+
+    /// The answer for the sends already recorded (`user_sends` of the user, `number_sends` of the
+    /// number, in any order) and a send at `now`: what every store computes, in one place.
+    pub fn decide(
+        user_sends: &[UnixTime],
+        number_sends: &[UnixTime],
+        now: UnixTime,
+        limit: &SendLimit,
+    ) -> Self {
+        let window_start = now.saturating_sub(limit.window);
+        // The n-th newest send in the window: when it leaves the window, one more send fits.
+        let frees_at = |sends: &[UnixTime], most: u32| {
+            let mut recent: Vec<UnixTime> = sends.iter().copied().filter(|at| *at > window_start).collect();
+            let most = usize::try_from(most).unwrap_or(usize::MAX).max(1);
+            if recent.len() < most {
+                return None;
+            }
+            recent.sort_unstable_by(|a, b| b.cmp(a));
+            recent.get(most - 1).map(|at| at.saturating_add(limit.window))
+        };
+        let interval = user_sends
+            .iter()
+            .max()
+            .map(|last| last.saturating_add(limit.min_interval))
+            .filter(|until| now < *until);
+        [
+            interval,
+            frees_at(user_sends, limit.per_user),
+            frees_at(number_sends, limit.per_number),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .map_or(PhoneSend::Recorded, |until| PhoneSend::Limited { until })
     }
 }
 

@@ -5,8 +5,8 @@ use mfa_policy::UnixTime;
 
 use crate::{
     Attempt, AttemptTarget, DeviceId, DeviceRecord, KeyCheck, Loaded, MethodId, MethodRecord,
-    PendingEnrollment, PhoneChallenge, PhoneNumber, SealedSecret, SendLimit, StoreError, Tag, ThrottleRule,
-    ThrottleState, UserId, UserRecord, Verdict,
+    PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, SealedSecret, SendLimit, StoreError, Tag,
+    ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 /// Where the service keeps users' MFA state: implemented by [`MemoryStore`](crate::MemoryStore) here and
@@ -198,16 +198,18 @@ pub trait Store: Send + Sync {
     /// Atomically checks the send limits and records a send: if, within `limit.window` before `now`, the
     /// user was sent fewer than `limit.per_user` codes, `number` fewer than `limit.per_number` codes (all
     /// users together), and the user's last send is at least `limit.min_interval` old, records a send of
-    /// (`user`, `number`, `now`) and returns `true`; otherwise records nothing and returns `false`.
-    /// Racing calls never exceed either limit. Sends older than both the window and the interval may be
-    /// pruned (the interval counts even when it is longer than the window).
+    /// (`user`, `number`, `now`) and returns [`PhoneSend::Recorded`]; otherwise records nothing and
+    /// returns [`PhoneSend::Limited`] with the instant a send fits again. [`PhoneSend::decide`] computes
+    /// the answer from the sends read under the lock. Racing calls never exceed either limit. Sends
+    /// older than both the window and the interval may be pruned (the interval counts even when it is
+    /// longer than the window).
     fn record_phone_send(
         &self,
         user: &UserId,
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<PhoneSend, StoreError>> + Send;
 
     // ---------------------------------------------------------------- recovery codes
 

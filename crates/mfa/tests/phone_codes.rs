@@ -468,14 +468,16 @@ async fn resends_are_limited_per_user_and_spaced_out() {
     let alice = user("alice");
     let start = h.now();
     let mobile = h.enroll_mobile(&alice, MOBILE, None).await; // send 1, at +0
-    assert!(matches!(
-        h.mfa.challenge(&alice, Some(mobile), None).await,
-        Err(Error::ResendLimited)
-    ));
+    // Issue 12, item 9: the refusal says until when, for `Retry-After`.
+    let refused = h.mfa.challenge(&alice, Some(mobile), None).await;
+    assert!(
+        matches!(refused, Err(Error::ResendLimited { until }) if until == start.saturating_add(Duration::from_secs(30))),
+        "{refused:?}"
+    );
     h.advance(29);
     assert!(matches!(
         h.mfa.challenge(&alice, Some(mobile), None).await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     h.advance(1);
     h.mfa.challenge(&alice, Some(mobile), None).await.unwrap(); // send 2, at +30
@@ -488,7 +490,7 @@ async fn resends_are_limited_per_user_and_spaced_out() {
     h.advance(30);
     assert!(matches!(
         h.mfa.challenge(&alice, Some(mobile), Some(Channel::Voice)).await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     assert_eq!(h.sent_count(), 5);
     let sent_events = h
@@ -505,7 +507,7 @@ async fn resends_are_limited_per_user_and_spaced_out() {
     h.clock.set(start.saturating_add(Duration::from_secs(899)));
     assert!(matches!(
         h.mfa.challenge(&alice, Some(mobile), None).await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     h.clock.set(start.saturating_add(Duration::from_secs(900)));
     h.mfa.challenge(&alice, Some(mobile), None).await.unwrap();
@@ -522,7 +524,7 @@ async fn a_refused_resend_keeps_the_outstanding_code() {
     let code = h.last_code(MOBILE);
     assert!(matches!(
         h.mfa.challenge(&alice, Some(mobile), None).await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     h.mfa.verify(&alice, mobile, &code).await.unwrap();
 }
@@ -544,7 +546,7 @@ async fn sends_to_one_number_are_limited_across_users() {
         h.mfa
             .begin_phone_enrollment(&eleventh, PhoneKind::Mobile, MOBILE, Channel::Sms, None)
             .await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     // Typed differently, it is the same number.
     assert!(matches!(
@@ -557,7 +559,7 @@ async fn sends_to_one_number_are_limited_across_users() {
                 None
             )
             .await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     assert_eq!(h.sent_count(), 10);
     // The same user may still reach another number.
@@ -756,7 +758,7 @@ async fn failed_sends_still_count_toward_the_send_limits() {
     h.advance(30);
     assert!(matches!(
         h.mfa.challenge(&alice, Some(mobile), None).await,
-        Err(Error::ResendLimited)
+        Err(Error::ResendLimited { .. })
     ));
     assert_eq!(h.sent_count(), 3);
 }

@@ -192,7 +192,7 @@ impl Store for FaultyStore {
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<mfa::PhoneSend, StoreError> {
         self.check("record_phone_send")?;
         self.inner.record_phone_send(user, number, now, limit).await
     }

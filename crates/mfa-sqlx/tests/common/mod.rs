@@ -501,7 +501,7 @@ pub async fn phone_number_race<S: Store + 'static>(a: Arc<S>, b: Arc<S>) {
         }
     })
     .await;
-    let allowed = results.iter().filter(|ok| **ok).count();
+    let allowed = results.iter().filter(|answer| answer.is_recorded()).count();
     assert_eq!(
         allowed, 9,
         "{RACERS} users on one number with per_number 9: {allowed} allowed"

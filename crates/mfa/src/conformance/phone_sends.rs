@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Failure, OrFail, RACERS, at, count_true, fresh_user, named, race};
-use crate::{MethodId, PhoneNumber, SendLimit, Store, UserId};
+use super::{Failure, OrFail, RACERS, at, fresh_user, named, race};
+use crate::{MethodId, PhoneNumber, PhoneSend, SendLimit, Store, UserId};
 
 /// A random North American number, so that runs sharing a database do not share numbers.
 fn fresh_number() -> Result<PhoneNumber, String> {
@@ -29,44 +29,59 @@ pub async fn phone_sends<S: Store>(store: Arc<S>) -> Result<(), Failure> {
         let bob = fresh_user("phone_sends")?;
         let number = fresh_number()?;
         let spare = fresh_number()?;
-        // (what went wrong if the store answers otherwise, who, to which number, when, expected), in
-        // this order: each case counts against the limits of those before it.
+        // (what went wrong if the store answers otherwise, who, to which number, when, expected: `None`
+        // recorded, `Some(t)` refused until `t`), in this order: each case counts against the limits
+        // of those before it.
         let sends = [
-            ("the first send was refused", &alice, &number, 0, true),
+            ("the first send was refused", &alice, &number, 0, None),
             (
                 "a send within min_interval was allowed",
                 &alice,
                 &spare,
                 29,
-                false,
+                Some(30),
             ),
-            ("a send after min_interval was refused", &alice, &number, 30, true),
-            ("the third send was refused", &alice, &spare, 60, true),
-            ("a fourth send per user was allowed", &alice, &spare, 90, false),
-            ("another user was refused", &bob, &number, 90, true),
-            ("the number's fourth send was refused", &bob, &number, 120, true),
+            ("a send after min_interval was refused", &alice, &number, 30, None),
+            ("the third send was refused", &alice, &spare, 60, None),
+            // Alice's sends at 0, 30, 60: the one at 0 leaves the window at 600.
+            (
+                "a fourth send per user was allowed",
+                &alice,
+                &spare,
+                90,
+                Some(600),
+            ),
+            ("another user was refused", &bob, &number, 90, None),
+            ("the number's fourth send was refused", &bob, &number, 120, None),
+            // The number's sends at 0, 30, 90, 120: the one at 0 leaves the window at 600.
             (
                 "a fifth send to one number was allowed",
                 &bob,
                 &number,
                 150,
-                false,
+                Some(600),
             ),
             (
                 "a refused send was recorded for the user",
                 &bob,
                 &spare,
                 150,
-                true,
+                None,
             ),
-            ("the window does not slide", &alice, &number, 601, true),
+            ("the window does not slide", &alice, &number, 601, None),
         ];
         for (what, who, to, when, expected) in sends {
-            let allowed = store
+            let answer = store
                 .record_phone_send(who, to, at(when), &limit)
                 .await
                 .or_fail("record_phone_send")?;
-            ensure!(allowed == expected, "{what}");
+            let expected = expected.map_or(PhoneSend::Recorded, |until| PhoneSend::Limited {
+                until: at(until),
+            });
+            ensure!(
+                answer == expected,
+                "{what} (answered {answer:?}, expected {expected:?})"
+            );
         }
 
         // An interval longer than the window still holds: the last send is kept as long as it
@@ -80,20 +95,26 @@ pub async fn phone_sends<S: Store>(store: Arc<S>) -> Result<(), Failure> {
         let carol = fresh_user("phone_sends")?;
         let to = fresh_number()?;
         for (what, when, expected) in [
-            ("the first send was refused", 1_000, true),
+            ("the first send was refused", 1_000, None),
             (
                 "a send 61 s later, within the interval, was allowed",
                 1_061,
-                false,
+                Some(4_600),
             ),
-            ("a send just inside the interval was allowed", 4_599, false),
-            ("a send once the interval passed was refused", 4_600, true),
+            ("a send just inside the interval was allowed", 4_599, Some(4_600)),
+            ("a send once the interval passed was refused", 4_600, None),
         ] {
-            let allowed = store
+            let answer = store
                 .record_phone_send(&carol, &to, at(when), &long)
                 .await
                 .or_fail("record_phone_send")?;
-            ensure!(allowed == expected, "min_interval beyond the window: {what}");
+            let expected = expected.map_or(PhoneSend::Recorded, |until| PhoneSend::Limited {
+                until: at(until),
+            });
+            ensure!(
+                answer == expected,
+                "min_interval beyond the window: {what} (answered {answer:?}, expected {expected:?})"
+            );
         }
         Ok(())
     })
@@ -120,10 +141,10 @@ pub async fn phone_send_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Fa
             async move { store.record_phone_send(&users[i], &number, at(0), &limit).await }
         })
         .await?;
+        let recorded = results.iter().filter(|answer| answer.is_recorded()).count();
         ensure!(
-            count_true(&results) == 10,
-            "{RACERS} users racing on one number with per_number 10: {} allowed",
-            count_true(&results)
+            recorded == 10,
+            "{RACERS} users racing on one number with per_number 10: {recorded} allowed"
         );
         Ok(())
     })

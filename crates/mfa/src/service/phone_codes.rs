@@ -8,7 +8,7 @@ use crate::ids::random_bytes;
 use crate::outcome::CodeSent;
 use crate::{
     Channel, Error, EventKind, MessagePurpose, MethodId, PhoneChallenge, PhoneDelivery, PhoneMessage,
-    PhoneNumber, Store, UserId,
+    PhoneNumber, PhoneSend, Store, UserId,
 };
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
@@ -21,12 +21,12 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         purpose: MessagePurpose,
         now: UnixTime,
     ) -> Result<CodeSent, Error> {
-        if !self
+        let send = self
             .store
             .record_phone_send(user, number, now, &self.config.phone_sends)
-            .await?
-        {
-            return Err(Error::ResendLimited);
+            .await?;
+        if let PhoneSend::Limited { until } = send {
+            return Err(Error::ResendLimited { until });
         }
         let code = random_digits(self.config.phone_code_digits)?;
         let ttl = self.config.phone_code_ttl;

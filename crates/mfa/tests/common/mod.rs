@@ -473,7 +473,7 @@ impl<S: Store> Store for YieldingStore<S> {
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<mfa::PhoneSend, StoreError> {
         tokio::task::yield_now().await;
         self.0.record_phone_send(user, number, now, limit).await
     }
