@@ -10,6 +10,9 @@ use crate::{Error, SendLimit, ThrottleRule};
 /// The longest a phone code may live: 10 minutes.
 pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 
+/// The most [`Config::max_concurrent_hashes`] may be.
+const MAX_CONCURRENT_HASHES: usize = 1024;
+
 /// Everything configurable, serde-friendly for a configuration file. Keys are passed separately
 /// ([`KeyRing`](crate::KeyRing), [`TagSecret`](crate::TagSecret)); they are never serialised.
 ///
@@ -27,6 +30,7 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 /// | `max_authenticator_apps` | 5 | 1 to 20 |
 /// | `recovery_codes` | 10 | 1 to 50 |
 /// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
+/// | `max_concurrent_hashes` | `None`: the number of CPUs ([`std::thread::available_parallelism`]) | 1 to 1024; each running hash holds `app_passwords.params.m_kib` KiB |
 /// | `suspicious_report_blocks_prompts` | `true` | |
 /// | `password_change_revokes_app_passwords` | `true` | as large providers do: a stolen password's app passwords die with it |
 ///
@@ -65,6 +69,11 @@ pub struct Config {
     pub recovery_codes: usize,
     /// App-password format, hashing and cap.
     pub app_passwords: mfa_app_password::Config,
+    /// How many app-password hashes (argon2id, creating or verifying) may run at once, on tokio's
+    /// blocking threads; further ones wait their turn without holding an async worker thread.
+    /// `None` (the default): the number of CPUs. Each running hash holds
+    /// `app_passwords.params.m_kib` KiB (19 MiB by default), so this also bounds that memory.
+    pub max_concurrent_hashes: Option<usize>,
     /// Whether a suspicious-activity report stops prompts until an administrator clears it.
     pub suspicious_report_blocks_prompts: bool,
     /// Whether [`Mfa::password_changed`](crate::Mfa::password_changed) also deletes the user's app
@@ -86,6 +95,7 @@ impl Default for Config {
             max_authenticator_apps: 5,
             recovery_codes: 10,
             app_passwords: mfa_app_password::Config::default(),
+            max_concurrent_hashes: None,
             suspicious_report_blocks_prompts: true,
             password_change_revokes_app_passwords: true,
         }
@@ -93,6 +103,22 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How many app-password hashes may run at once: [`max_concurrent_hashes`](Self::max_concurrent_hashes),
+    /// or the number of CPUs when it is `None` (1 if the system cannot tell).
+    ///
+    /// ```
+    /// use mfa::Config;
+    ///
+    /// let config: Config = serde_json::from_str(r#"{ "max_concurrent_hashes": 2 }"#)?;
+    /// assert_eq!(config.hashing_concurrency(), 2);
+    /// assert!(Config::default().hashing_concurrency() >= 1);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn hashing_concurrency(&self) -> usize {
+        self.max_concurrent_hashes
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    }
+
     /// Checks every bound of the table above.
     pub fn validate(&self) -> Result<(), Error> {
         let fail = |reason| Err(Error::InvalidConfig { reason });
@@ -126,6 +152,12 @@ impl Config {
         }
         if !(1..=50).contains(&self.recovery_codes) {
             return fail("recovery_codes must be 1 to 50");
+        }
+        if self
+            .max_concurrent_hashes
+            .is_some_and(|n| !(1..=MAX_CONCURRENT_HASHES).contains(&n))
+        {
+            return fail("max_concurrent_hashes must be 1 to 1024");
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
+mod blocking;
 mod clock;
 mod config;
 #[cfg(feature = "conformance")]
