@@ -12,6 +12,8 @@ mod rows;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store_impl;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod any;
 #[cfg(feature = "sqlite")]
 mod group_commit;
 #[cfg(feature = "postgres")]
@@ -19,6 +21,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use any::{AnyStore, ConnectError};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PgStore;

@@ -12,6 +12,8 @@ pub const MAX_PHONE_CODE_TTL: Duration = Duration::from_secs(600);
 
 /// The default of [`Config::max_remembered_devices`]: 20 per user.
 const DEFAULT_MAX_REMEMBERED_DEVICES: usize = 20;
+/// The most [`Config::max_concurrent_hashes`] may be.
+const MAX_CONCURRENT_HASHES: usize = 1024;
 
 /// Everything configurable, serde-friendly for a configuration file. Keys are passed separately
 /// ([`KeyRing`](crate::KeyRing), [`TagSecret`](crate::TagSecret)); they are never serialised.
@@ -31,6 +33,7 @@ const DEFAULT_MAX_REMEMBERED_DEVICES: usize = 20;
 /// | `recovery_codes` | 10 | 1 to 50 |
 /// | `max_remembered_devices` | 20 per user | 1 to 1000; remembering one more forgets the least recently used (by last use) |
 /// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
+/// | `max_concurrent_hashes` | `None`: the number of CPUs ([`std::thread::available_parallelism`]) | 1 to 1024; each running hash holds `app_passwords.params.m_kib` KiB |
 /// | `suspicious_report_blocks_prompts` | `true` | |
 /// | `password_change_revokes_app_passwords` | `true` | as large providers do: a stolen password's app passwords die with it |
 ///
@@ -74,6 +77,11 @@ pub struct Config {
     pub max_remembered_devices: usize,
     /// App-password format, hashing and cap.
     pub app_passwords: mfa_app_password::Config,
+    /// How many app-password hashes (argon2id, creating or verifying) may run at once, on tokio's
+    /// blocking threads; further ones wait their turn without holding an async worker thread.
+    /// `None` (the default): the number of CPUs. Each running hash holds
+    /// `app_passwords.params.m_kib` KiB (19 MiB by default), so this also bounds that memory.
+    pub max_concurrent_hashes: Option<usize>,
     /// Whether a suspicious-activity report stops prompts until an administrator clears it.
     pub suspicious_report_blocks_prompts: bool,
     /// Whether [`Mfa::password_changed`](crate::Mfa::password_changed) also deletes the user's app
@@ -96,6 +104,7 @@ impl Default for Config {
             recovery_codes: 10,
             max_remembered_devices: DEFAULT_MAX_REMEMBERED_DEVICES,
             app_passwords: mfa_app_password::Config::default(),
+            max_concurrent_hashes: None,
             suspicious_report_blocks_prompts: true,
             password_change_revokes_app_passwords: true,
         }
@@ -103,6 +112,22 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How many app-password hashes may run at once: [`max_concurrent_hashes`](Self::max_concurrent_hashes),
+    /// or the number of CPUs when it is `None` (1 if the system cannot tell).
+    ///
+    /// ```
+    /// use mfa::Config;
+    ///
+    /// let config: Config = serde_json::from_str(r#"{ "max_concurrent_hashes": 2 }"#)?;
+    /// assert_eq!(config.hashing_concurrency(), 2);
+    /// assert!(Config::default().hashing_concurrency() >= 1);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn hashing_concurrency(&self) -> usize {
+        self.max_concurrent_hashes
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    }
+
     /// Checks every bound of the table above.
     pub fn validate(&self) -> Result<(), Error> {
         let fail = |reason| Err(Error::InvalidConfig { reason });
@@ -139,6 +164,12 @@ impl Config {
         }
         if !(1..=1000).contains(&self.max_remembered_devices) {
             return fail("max_remembered_devices must be 1 to 1000");
+        }
+        if self
+            .max_concurrent_hashes
+            .is_some_and(|n| !(1..=MAX_CONCURRENT_HASHES).contains(&n))
+        {
+            return fail("max_concurrent_hashes must be 1 to 1024");
         }
         Ok(())
     }

@@ -126,6 +126,12 @@ pub enum Error {
     /// A stored secret did not decrypt: altered, or copied from another user or method.
     #[error("a stored secret failed to decrypt")]
     Decrypt,
+    /// An app-password hash did not finish: the runtime is shutting down (or the hashing panicked).
+    #[error("password hashing was interrupted: {reason}")]
+    HashingInterrupted {
+        /// What happened.
+        reason: &'static str,
+    },
     /// The operating system's random number generator failed.
     #[error("the system random number generator is unavailable")]
     RandomUnavailable,

@@ -2,6 +2,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
+mod blocking;
+mod boxed_delivery;
 mod clock;
 mod config;
 #[cfg(feature = "conformance")]
@@ -20,6 +22,7 @@ mod service;
 mod store;
 
 pub use attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
+pub use boxed_delivery::BoxedPhoneDelivery;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, MAX_PHONE_CODE_TTL};
 pub use delivery::{

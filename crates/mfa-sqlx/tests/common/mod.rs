@@ -28,6 +28,14 @@ pub const PG_URL_VAR: &str = "MFA_TEST_POSTGRES_URL";
 
 pub const T0: i64 = 1_700_000_000;
 
+/// The URL of the test server (MFA_TEST_POSTGRES_URL, which must be set) with `schema` as the
+/// connections' search_path, as a host would write it in its configuration.
+pub fn pg_url_in(schema: &str) -> String {
+    let url = std::env::var(PG_URL_VAR).unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
 /// A random suffix for names of users and schemas.
 pub fn random_name(prefix: &str) -> String {
     format!("{prefix}_{}", MethodId::generate().unwrap())

@@ -2,6 +2,7 @@
 
 use mfa_app_password::{AppPasswordId, AppPasswordRecord, IssueOptions};
 use mfa_policy::{Action, DeviceState, Reason, SensitiveAction, SignInContext, UnixTime};
+use zeroize::Zeroizing;
 
 use super::{Mfa, unix_secs};
 use crate::outcome::{AppPasswordSummary, NewAppPassword};
@@ -15,8 +16,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// Creates an app password named `name` (step-up); show its plaintext once. Refused when the
     /// policy turns app passwords off; at most `app_passwords.max_per_user` per user.
     ///
-    /// Hashing costs one argon2id evaluation (tens of milliseconds with the defaults) on the calling
-    /// task; in a busy async server consider `tokio::task::spawn_blocking`-friendly settings.
+    /// Hashing costs one argon2id evaluation (tens of milliseconds with the defaults); it runs on the
+    /// service's hashing pool, off the async threads (see [`Config::max_concurrent_hashes`](crate::Config::max_concurrent_hashes)).
     pub async fn create_app_password(
         &self,
         user: &UserId,
@@ -46,9 +47,12 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 self.store.delete_app_password(user, stale.id()).await?;
             }
         }
+        let (name, secs) = (name.to_owned(), unix_secs(now)?);
         let issued = self
-            .app_passwords
-            .issue(existing, name, IssueOptions::default(), unix_secs(now)?)
+            .off_thread(move |app_passwords| {
+                app_passwords.issue(existing, &name, IssueOptions::default(), secs)
+            })
+            .await?
             .map_err(|e| match e {
                 mfa_app_password::Error::TooManyAppPasswords { max } => Error::LimitReached {
                     what: "app passwords",
@@ -158,7 +162,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         // `password_changed` deletes them; should that have failed, they still never verify.
         records.retain(|r| self.outlives_password_change(r, &record));
         let secs = unix_secs(now)?;
-        let Some(found) = self.app_passwords.verify(typed, &records, secs, scope)? else {
+        let (typed_owned, scope) = (Zeroizing::new(typed.to_owned()), scope.map(str::to_owned));
+        let (records, found) = self
+            .off_thread(move |app_passwords| {
+                let found = app_passwords.verify(&typed_owned, &records, secs, scope.as_deref());
+                (records, found)
+            })
+            .await?;
+        let Some(found) = found? else {
             self.emit(
                 user,
                 now,
@@ -172,7 +183,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         let mut used = records.into_iter().nth(found.index).ok_or(Error::Rejected)?;
         used.mark_used(secs);
         if found.needs_refresh {
-            self.app_passwords.refresh(typed, &mut used)?;
+            let typed = Zeroizing::new(typed.to_owned());
+            used = self
+                .off_thread(move |app_passwords| app_passwords.refresh(&typed, &mut used).map(|()| used))
+                .await??;
         }
         if !self.store.update_app_password(user, used).await? {
             // Revoked while it was being checked: once revoked, an app password never signs in.

@@ -8,6 +8,7 @@ use mfa_otp::{Code, Secret, SecretRule};
 use mfa_policy::{Action, DeviceState, MfaState, Policy, Reason, SensitiveAction, SignInContext, UnixTime};
 use subtle::ConstantTimeEq;
 
+use crate::blocking::BlockingPool;
 use crate::outcome::{MethodSummary, Verified};
 use crate::{
     Attempt, Clock, Config, Credential, Error, Event, EventKind, EventSink, Factor, KeyRing, MethodId,
@@ -18,6 +19,7 @@ use crate::{
 mod admin;
 mod app_passwords;
 mod devices;
+mod hashing;
 mod keys;
 mod phone_codes;
 mod recovery_codes;
@@ -97,7 +99,9 @@ pub struct Mfa<S, P> {
     config: Config,
     keys: KeyRing,
     tags: TagSecret,
-    app_passwords: AppPasswords,
+    app_passwords: Arc<AppPasswords>,
+    /// Where app-password hashing runs: off the async threads, a bounded number at once.
+    hashing: BlockingPool,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
 }
@@ -107,13 +111,15 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     pub fn new(config: Config, keys: KeyRing, tags: TagSecret, store: S, delivery: P) -> Result<Self, Error> {
         config.validate()?;
         let app_passwords = AppPasswords::new(config.app_passwords, tags.app_password_key()?)?;
+        let hashing = BlockingPool::new(config.hashing_concurrency());
         Ok(Mfa {
             store,
             delivery,
             config,
             keys,
             tags,
-            app_passwords,
+            app_passwords: Arc::new(app_passwords),
+            hashing,
             clock: Arc::new(SystemClock),
             events: Arc::new(NoEvents),
         })
