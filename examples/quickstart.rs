@@ -10,15 +10,17 @@
 //! the authenticator code and reads the SMS) and her mail client.
 //!
 //! A real service keeps its keys in a secrets manager and its clock is the system clock; here the keys are
-//! generated for the run and a manual clock lets the story skip ahead by minutes and days.
+//! generated for the run and a manual clock lets the story skip ahead by minutes and days. Instants are
+//! shown in UTC.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mfa::{
-    Channel, Clock, Config, DeliveryError, DevPhoneDelivery, KeyId, KeyRing, ManualClock, MessageId, Mfa,
-    MfaState, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, Policy, PolicyConfig, SignInContext,
-    TagSecret, UnixTime, UserId,
+    Challenge, Channel, Clock, Config, DeliveryError, KeyId, KeyRing, ManualClock, MessageId, Mfa, MfaState,
+    PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber, Policy, PolicyConfig, SignInContext, TagSecret,
+    UnixTime, UserId,
 };
 use mfa_enroll::{KeyUri, TerminalTheme};
 use mfa_sqlx::SqliteStore;
@@ -38,8 +40,9 @@ async fn main() -> Result<(), Error> {
         db.display()
     ));
 
+    let issuer = "Example Mail";
     let config = Config {
-        issuer: "Example Mail".to_owned(),
+        issuer: issuer.to_owned(),
         // The hosted-suite defaults, with "don't ask again for 30 days".
         policy: Policy::new(PolicyConfig {
             remember_device: Some(Duration::from_secs(30 * 86_400)),
@@ -59,7 +62,10 @@ async fn main() -> Result<(), Error> {
         phone.clone(),
     )?
     .with_clock(clock.clone());
-    let alice = UserId::new("alice@example.com")?;
+    // The host's own stable id for Alice (its primary key), not her e-mail address, which she may change.
+    // The address is only the account name her authenticator app shows.
+    let alice = UserId::new("user-42")?;
+    let alices_email = "alice@example.com";
 
     // ---------------------------------------------------------------- 1. the admin enables MFA
     step(1, "An admin enables MFA for Alice.");
@@ -70,21 +76,21 @@ async fn main() -> Result<(), Error> {
         2,
         "Alice signs in with her password on her laptop; the service asks her to register.",
     );
+    // The host knows the laptop is new to Alice's account: its browser sent no cookie of a device
+    // remembered for her (nor any other sign the host keeps of devices it has seen her use).
     let laptop = SignInContext {
         new_device: true,
         ..SignInContext::sign_in(clock.now())
     };
     let sign_in = mfa.begin_sign_in(&alice, None, laptop).await?;
-    say(&format!(
-        "decision: {:?} ({})",
-        sign_in.decision.action,
-        reasons(&sign_in.decision.reasons)
-    ));
+    say(&decision(&sign_in.decision));
 
     let enrollment = mfa
-        .begin_app_enrollment(&alice, alice.as_str(), "Authenticator on Alice's phone", None)
+        .begin_app_enrollment(&alice, alices_email, "Authenticator on Alice's phone", None)
         .await?;
-    say("Scan this with an authenticator app (or type the key below):");
+    say(&format!(
+        "Scan this with an authenticator app (or type the key below); it shows up as \"{issuer}: {alices_email}\":"
+    ));
     println!(
         "{}",
         enrollment
@@ -101,16 +107,24 @@ async fn main() -> Result<(), Error> {
     };
     let code = app_code(&clock)?;
     say(&format!("Alice types the code her app shows: {code}"));
-    let app = mfa
+    let enrolled = mfa
         .confirm_app_enrollment(&alice, enrollment.method(), &code)
-        .await?
-        .method;
+        .await?;
+    let app = enrolled.method;
     say(&format!(
-        "registered: {} ({:?}), default: {}",
-        app.name, app.kind, app.is_default
+        "registered: \"{}\", an {}{}",
+        app.name,
+        app.kind,
+        if app.is_default {
+            ", her default method"
+        } else {
+            ""
+        }
     ));
-    // Registering proved the second factor: the host notes it in Alice's session.
-    let mut session_last_mfa = clock.now();
+    // The confirmed code proved the second factor: the proof finishes this sign-in, and the host keeps
+    // its time in Alice's session as her last verification (step-up checks read it).
+    let mut session_last_mfa = enrolled.proof.at();
+    say("that code also completes this sign-in: Alice is in");
 
     // ---------------------------------------------------------------- 3. a backup phone
     clock.advance(Duration::from_secs(60));
@@ -137,12 +151,17 @@ async fn main() -> Result<(), Error> {
         .await?
         .method;
     say(&format!(
-        "registered: {} {}",
+        "registered: \"{}\", a {} ({})",
         mobile.name,
+        mobile.kind,
         mobile.masked_number.as_deref().unwrap_or("")
     ));
-    for recommendation in mfa.recommendations(&alice).await? {
-        say(&format!("recommendation: {recommendation:?}"));
+    let recommendations = mfa.recommendations(&alice).await?;
+    if recommendations.is_empty() {
+        say("with two methods the service has no more advice for her");
+    }
+    for recommendation in recommendations {
+        say(&format!("advice shown to Alice: {recommendation}"));
     }
 
     // ---------------------------------------------------------------- 4. sign-in, remember the device
@@ -152,13 +171,14 @@ async fn main() -> Result<(), Error> {
         "An hour later Alice signs in again and ticks \"don't ask again for 30 days\".",
     );
     let sign_in = mfa.begin_sign_in(&alice, None, laptop_now(&clock)).await?;
-    say(&format!(
-        "decision: {:?} ({})",
-        sign_in.decision.action,
-        reasons(&sign_in.decision.reasons)
-    ));
-    let challenge = mfa.challenge(&alice, None, None).await?;
-    say(&format!("challenge: {challenge:?}"));
+    say(&decision(&sign_in.decision));
+    match mfa.challenge(&alice, None, None).await? {
+        Challenge::AuthenticatorApp { .. } => {
+            say("challenge: a code from her default method, the authenticator app")
+        }
+        Challenge::Phone(sent) => say(&format!("challenge: a code sent to {}", sent.masked_number)),
+        _ => say("challenge: another kind"),
+    }
     let code = app_code(&clock)?;
     say(&format!("Alice types the code her app shows: {code}"));
     let verified = mfa.verify(&alice, app.id, &code).await?;
@@ -167,9 +187,12 @@ async fn main() -> Result<(), Error> {
         .await?;
     // The host sets this as an HttpOnly, Secure cookie; it is shown here only to make the story visible.
     let cookie = remembered.token;
+    let now = clock.now();
     say(&format!(
-        "the laptop is remembered until {} (cookie set)",
-        remembered.ends_at
+        "the laptop is remembered (cookie set): no prompt on it until {} as long as she keeps using it; \
+         left unused, it lapses at {}",
+        when(remembered.ends_at, now),
+        when(remembered.lapses_at, now)
     ));
 
     // ---------------------------------------------------------------- 5. no prompt on that device
@@ -178,11 +201,10 @@ async fn main() -> Result<(), Error> {
     let sign_in = mfa
         .begin_sign_in(&alice, Some(cookie.expose()), laptop_now(&clock))
         .await?;
-    say(&format!(
-        "decision: {:?}, remembered device: {}",
-        sign_in.decision.action,
-        sign_in.device.is_some()
-    ));
+    say(&decision(&sign_in.decision));
+    if sign_in.device.is_some() {
+        say("the cookie named her remembered laptop");
+    }
 
     // ---------------------------------------------------------------- 6. password change
     clock.advance(Duration::from_secs(600));
@@ -191,19 +213,18 @@ async fn main() -> Result<(), Error> {
         "Alice changes her password; the same laptop is asked again, and she picks a text message.",
     );
     mfa.password_changed(&alice).await?;
+    clock.advance(Duration::from_secs(30));
     let sign_in = mfa
         .begin_sign_in(&alice, Some(cookie.expose()), laptop_now(&clock))
         .await?;
-    say(&format!(
-        "decision: {:?} ({}): the password change forgot every remembered device, the laptop's too",
-        sign_in.decision.action,
-        reasons(&sign_in.decision.reasons)
-    ));
+    say(&decision(&sign_in.decision));
+    say("the password change forgot every remembered device, the laptop's too");
     mfa.challenge(&alice, Some(mobile.id), Some(Channel::Sms)).await?;
     let texted = phone.last_code()?;
+    say(&format!("Alice types the texted code {texted}"));
     let verified = mfa.verify(&alice, mobile.id, &texted).await?;
     session_last_mfa = verified.at();
-    say(&format!("verified with {:?}", verified.factor()));
+    say("verified by text message: Alice is in");
 
     // ---------------------------------------------------------------- 7. an app password
     clock.advance(Duration::from_secs(120));
@@ -221,13 +242,22 @@ async fn main() -> Result<(), Error> {
     // Typed into the mail client without the spaces and in capitals: still accepted.
     let typed_into_mail = zeroize::Zeroizing::new(created.password.expose().replace(' ', "").to_uppercase());
     clock.advance(Duration::from_secs(30));
-    let used = mfa
-        .verify_app_password(&alice, typed_into_mail.as_str(), Some("imap"))
+    mfa.verify_app_password(&alice, typed_into_mail.as_str(), Some("imap"))
         .await?;
-    say(&format!(
-        "the mail client signs in over IMAP with it (app password {used:?})"
-    ));
+    say("the mail client signs in over IMAP with it, typed in capitals without the spaces");
     drop(created);
+    // What her security settings page lists: names and times, never the password or its hash.
+    let now = clock.now();
+    for listed in mfa.list_app_passwords(&alice).await? {
+        say(&format!(
+            "her settings list \"{}\": created {}, last used {}",
+            listed.name,
+            when(listed.created_at, now),
+            listed
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), |t| when(t, now))
+        ));
+    }
 
     // ---------------------------------------------------------------- 8. recovery codes
     step(
@@ -243,8 +273,13 @@ async fn main() -> Result<(), Error> {
     let first = codes.codes().next().ok_or("no recovery codes")?.to_owned();
     drop(codes);
     clock.advance(Duration::from_secs(120 * 86_400));
-    let sign_in = mfa.begin_sign_in(&alice, None, laptop_now(&clock)).await?;
-    say(&format!("new laptop, decision: {:?}", sign_in.decision.action));
+    // A laptop with no cookie of a device remembered for Alice: new to her account.
+    let new_laptop = SignInContext {
+        new_device: true,
+        ..laptop_now(&clock)
+    };
+    let sign_in = mfa.begin_sign_in(&alice, None, new_laptop).await?;
+    say(&format!("on a new laptop: {}", decision(&sign_in.decision)));
     let verified = mfa.redeem_recovery_code(&alice, &first).await?;
     say(&format!(
         "signed in with a recovery code; {} left",
@@ -261,11 +296,12 @@ async fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// Alice's phone: the development sender prints each text or call, and the phone keeps the last code so
-/// the story can type it.
+/// Alice's phone: it prints each text or call it receives (with the number masked, as everything
+/// the service shows does) and keeps the last code so the story can type it.
 #[derive(Debug, Clone, Default)]
 struct AlicesPhone {
     last: Arc<Mutex<Option<String>>>,
+    count: Arc<AtomicU64>,
 }
 
 impl AlicesPhone {
@@ -282,7 +318,20 @@ impl PhoneDelivery for AlicesPhone {
         channel: Channel,
         message: &PhoneMessage,
     ) -> Result<MessageId, DeliveryError> {
-        let id = DevPhoneDelivery.send(to, channel, message).await?;
+        // Not forwarded to `DevPhoneDelivery`, which prints the whole number.
+        let id = MessageId(format!(
+            "alices-phone-{}",
+            self.count.fetch_add(1, Ordering::Relaxed)
+        ));
+        println!(
+            "   [Alice's phone {}, a {}] {}",
+            to.masked(),
+            match channel {
+                Channel::Sms => "text",
+                _ => "call",
+            },
+            message.text(channel).as_str()
+        );
         if let Ok(mut last) = self.last.lock() {
             *last = Some(message.code().to_owned());
         }
@@ -298,13 +347,36 @@ fn unix(time: UnixTime) -> Result<u64, Error> {
     Ok(u64::try_from(time.as_secs())?)
 }
 
-fn reasons(reasons: &[mfa::Reason]) -> String {
-    let texts: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-    if texts.is_empty() {
+/// "decision: require_mfa (It has been too long since your last verification.)": the action the host
+/// matches on, and the reasons as a UI shows them.
+fn decision(decision: &mfa::Decision) -> String {
+    let texts: Vec<String> = decision.reasons.iter().map(ToString::to_string).collect();
+    let why = if texts.is_empty() {
         "no reason to ask".to_owned()
     } else {
-        texts.join("; ")
-    }
+        texts.join(" ")
+    };
+    format!("decision: {} ({why})", decision.action)
+}
+
+/// An instant in RFC 3339 (UTC, to the second) and how far it is from `now`: "2026-12-04T10:00:00Z (in
+/// 30 days)".
+fn when(at: UnixTime, now: UnixTime) -> String {
+    let stamp = jiff::Timestamp::from_second(at.as_secs())
+        .map_or_else(|_| format!("Unix {}", at.as_secs()), |t| t.to_string());
+    let secs = at.as_secs() - now.as_secs();
+    let (n, unit) = match secs.unsigned_abs() {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3600 => (s / 3600, "hours"),
+        s if s >= 2 * 60 => (s / 60, "minutes"),
+        s => (s, "seconds"),
+    };
+    let relative = match secs {
+        0 => "now".to_owned(),
+        s if s > 0 => format!("in {n} {unit}"),
+        _ => format!("{n} {unit} ago"),
+    };
+    format!("{stamp} ({relative})")
 }
 
 fn step(n: u32, text: &str) {

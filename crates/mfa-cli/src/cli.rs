@@ -39,7 +39,9 @@ impl Fail {
 }
 
 /// Help and version go to stdout with exit 0; every other clap error is one line on stderr, exit 2.
-pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
+/// `root` is the whole command line's definition, to name the subcommand when clap's message has no
+/// usage line.
+pub(crate) fn usage_error(e: &clap::Error, root: &clap::Command) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -47,7 +49,7 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            let command = command_of_usage(&e.render().to_string());
+            let command = command_of_usage(&e.render().to_string(), root);
             let _ = writeln!(
                 io::stderr(),
                 "mfa: a subcommand is required (see {command} --help)"
@@ -60,7 +62,7 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
             let first = rendered.split("\n\n").next().unwrap_or("invalid usage");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
-            let command = command_of_usage(&rendered);
+            let command = command_of_usage(&rendered, root);
             let _ = writeln!(io::stderr(), "mfa: {line} (see {command} --help)");
             ExitCode::from(2)
         }
@@ -68,13 +70,14 @@ pub(crate) fn usage_error(e: &clap::Error) -> ExitCode {
 }
 
 /// The (sub)command whose usage clap's message shows, `mfa qr` from "Usage: mfa qr [OPTIONS] <URI>":
-/// its help is the one that explains the mistake. `mfa` when there is no usage line.
-fn command_of_usage(rendered: &str) -> String {
+/// its help is the one that explains the mistake. Clap shows no usage for a value its parser refused
+/// (`--time yesterday`): then the subcommands named on the command line.
+fn command_of_usage(rendered: &str, root: &clap::Command) -> String {
     let Some(usage) = rendered
         .lines()
         .find_map(|line| line.trim_start().strip_prefix("Usage: "))
     else {
-        return "mfa".to_owned();
+        return command_of_args(root);
     };
     let words: Vec<&str> = usage
         .split_whitespace()
@@ -89,13 +92,28 @@ fn command_of_usage(rendered: &str) -> String {
     }
 }
 
+/// `mfa code` from `mfa code --time yesterday`: the subcommands at the start of the command line.
+fn command_of_args(root: &clap::Command) -> String {
+    let mut words = vec![root.get_name().to_owned()];
+    let mut current = root;
+    for arg in std::env::args_os().skip(1) {
+        let Some(sub) = arg.to_str().and_then(|a| current.find_subcommand(a)) else {
+            break;
+        };
+        words.push(sub.get_name().to_owned());
+        current = sub;
+    }
+    words.join(" ")
+}
+
 /// The longest line read from standard input: far beyond any secret or app password.
 pub(crate) const MAX_STDIN_LINE: u64 = 4096;
 
-/// Reads a base32 secret as people type it, any length of at least one byte (like oathtool); `-` reads
-/// one line (at most 4 KiB) from standard input, which keeps it out of the process list and shell
-/// history.
-pub(crate) fn read_secret(text: &str) -> Result<Secret, Fail> {
+/// Reads a secret as people type it: base32 (any case, spaces, dashes, padding), or hexadecimal with
+/// `hex` (any case, spaces between bytes, oathtool's default form); any length of at least one byte
+/// (like oathtool). `-` reads one line (at most 4 KiB) from standard input, which keeps it out of the
+/// process list and shell history.
+pub(crate) fn read_secret(text: &str, hex: bool) -> Result<Secret, Fail> {
     let line;
     let text = if text == "-" {
         // Allocated once at its bound, so no copy of the secret is left behind by a regrowth.
@@ -110,7 +128,69 @@ pub(crate) fn read_secret(text: &str) -> Result<Secret, Fail> {
     } else {
         text
     };
+    if hex {
+        return secret_from_hex(text);
+    }
     Secret::from_base32_with(text, SecretRule::AllowAnyLength).map_err(|e| Fail::new("invalid secret", e))
+}
+
+/// A hex secret; spaces and tabs between digits are dropped. Messages give a position, never a character
+/// of the secret.
+fn secret_from_hex(text: &str) -> Result<Secret, Fail> {
+    if let Some(position) = text
+        .chars()
+        .position(|c| !c.is_ascii_hexdigit() && !c.is_ascii_whitespace())
+    {
+        return Err(Fail::msg(format!(
+            "invalid hex secret: invalid character at position {position}: expected 0-9 or a-f"
+        )));
+    }
+    let digits: Zeroizing<Vec<u8>> = Zeroizing::new(text.bytes().filter(u8::is_ascii_hexdigit).collect());
+    if digits.len() % 2 == 1 {
+        return Err(Fail::msg(format!(
+            "invalid hex secret: an odd number of hex digits ({}): a byte is two",
+            digits.len()
+        )));
+    }
+    let mut bytes = Zeroizing::new(vec![0u8; digits.len() / 2]);
+    hex::decode_to_slice(&digits[..], &mut bytes[..])
+        .map_err(|_| Fail::msg("invalid hex secret: expected pairs of 0-9 or a-f"))?;
+    Secret::from_bytes_with(&bytes, SecretRule::AllowAnyLength).map_err(|e| Fail::new("invalid secret", e))
+}
+
+/// How `--time` is written, for its help and its errors.
+const TIME_FORMS: &str =
+    "expected Unix seconds (like 1796378400) or an RFC 3339 time with its offset (like 2026-12-04T10:00:00Z)";
+
+/// `--time`: Unix seconds, or an RFC 3339 time with its offset (`2026-12-04T10:00:00Z`,
+/// `2026-12-04T11:00:00+01:00`); a fraction of a second is dropped. Not before 1970.
+pub(crate) fn parse_time(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Some(negative) = text.strip_prefix('-')
+        && !negative.is_empty()
+        && negative.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(format!("before 1970; {TIME_FORMS}"));
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .map_err(|_| format!("too large for Unix seconds; {TIME_FORMS}"));
+    }
+    let at: jiff::Timestamp = text.parse().map_err(|e: jiff::Error| {
+        let reason = e.to_string();
+        format!("{TIME_FORMS}; as a time it does not read: {reason}")
+    })?;
+    u64::try_from(at.as_second()).map_err(|_| format!("before 1970; {TIME_FORMS}"))
+}
+
+/// A Unix time in RFC 3339, UTC, to the second (`1970-01-01T00:00:30Z`); the Unix seconds past the
+/// year 9999.
+pub(crate) fn rfc3339(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(|| format!("Unix {unix}"), |t| t.to_string())
 }
 
 /// `--algorithm` values.

@@ -10,7 +10,7 @@ mod uri;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
 
 use crate::cli::{Fail, Outcome};
 
@@ -31,8 +31,8 @@ struct Cli {
 enum Command {
     /// Prints a new random base32 secret (uppercase, unpadded)
     Secret(otp::SecretArgs),
-    /// Prints the TOTP (or HOTP) code
-    Code(otp::CodeArgs),
+    /// Prints the TOTP (or HOTP) code; with -w N, the codes around it too
+    Code(otp::CodeCommandArgs),
     /// Checks a code: exit 0 and the matched time step (TOTP) or counter (HOTP), or exit 1
     Verify(otp::VerifyArgs),
     /// Builds or reads otpauth:// Key URIs
@@ -67,7 +67,7 @@ fn run(command: Command) -> Result<Outcome, Fail> {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return cli::usage_error(&e),
+        Err(e) => return cli::usage_error(&e, &Cli::command()),
     };
     match run(cli.command) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use mfa_otp::{Code, Hotp, HotpParams, Secret, Totp, TotpParams, Window};
 
-use crate::cli::{Fail, HotpArgs, Outcome, Settings, print, read_secret};
+use crate::cli::{Fail, HotpArgs, Outcome, Settings, parse_time, print, read_secret, rfc3339};
 
 #[derive(Debug, Args)]
 pub(crate) struct SecretArgs {
@@ -17,16 +17,37 @@ pub(crate) struct SecretArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CodeArgs {
-    /// Base32 secret as people type it (any case, spaces, padding); `-` reads it from standard input
-    #[arg(long, value_name = "B32")]
+    /// Base32 secret as people type it (any case, spaces, padding), or hexadecimal with --hex; `-`
+    /// reads it from standard input
+    #[arg(long, value_name = "SECRET")]
     secret: String,
+    /// The secret is in hexadecimal (oathtool's default form), not base32
+    #[arg(long)]
+    hex: bool,
     #[command(flatten)]
     settings: Settings,
-    /// Unix time in seconds instead of now
-    #[arg(long, value_name = "UNIX")]
+    /// The time instead of now: Unix seconds (1796378400) or RFC 3339 with its offset
+    /// (2026-12-04T10:00:00Z)
+    #[arg(
+        long,
+        value_name = "TIME",
+        value_parser = parse_time,
+        allow_negative_numbers = true,
+        conflicts_with = "hotp"
+    )]
     time: Option<u64>,
     #[command(flatten)]
     hotp: HotpArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CodeCommandArgs {
+    #[command(flatten)]
+    otp: CodeArgs,
+    /// Also list the codes of the N steps (HOTP: counters) before and after, each with its step and
+    /// start time; the current one is marked with `*`
+    #[arg(short = 'w', long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1000))]
+    window: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +76,7 @@ enum Generator {
 }
 
 fn generator(args: &CodeArgs) -> Result<Generator, Fail> {
-    let secret = read_secret(&args.secret)?;
+    let secret = read_secret(&args.secret, args.hex)?;
     let algorithm = args.settings.algorithm.into();
     let digits = args.settings.digits;
     let invalid = |e| Fail::new("invalid settings", e);
@@ -80,12 +101,42 @@ fn generator(args: &CodeArgs) -> Result<Generator, Fail> {
     Ok(Generator::Totp(totp, now))
 }
 
-pub(crate) fn code(args: CodeArgs) -> Result<Outcome, Fail> {
-    let code = match generator(&args)? {
-        Generator::Totp(totp, now) => totp.generate(now).map_err(|e| Fail::new("invalid time", e))?,
-        Generator::Hotp(hotp, counter) => hotp.generate(counter),
+pub(crate) fn code(args: CodeCommandArgs) -> Result<Outcome, Fail> {
+    let generator = generator(&args.otp)?;
+    let Some(window) = args.window else {
+        let code = match generator {
+            Generator::Totp(totp, now) => totp.generate(now).map_err(|e| Fail::new("invalid time", e))?,
+            Generator::Hotp(hotp, counter) => hotp.generate(counter),
+        };
+        print(format!("{code}\n").as_bytes())?;
+        return Ok(Outcome::Done);
     };
-    print(format!("{code}\n").as_bytes())?;
+    let window = u64::from(window);
+    let mut out = String::new();
+    match generator {
+        Generator::Totp(totp, now) => {
+            let current = totp.step_at(now).map_err(|e| Fail::new("invalid time", e))?;
+            let (first, last) = (current.saturating_sub(window), current.saturating_add(window));
+            let width = last.to_string().len();
+            let period = args.otp.settings.period;
+            for step in first..=last {
+                let mark = if step == current { '*' } else { ' ' };
+                let start = step.checked_mul(period).map_or_else(|| "-".to_owned(), rfc3339);
+                let code = totp.generate_at_step(step);
+                out.push_str(&format!("{mark} step {step:>width$}  {start}  {code}\n"));
+            }
+        }
+        Generator::Hotp(hotp, current) => {
+            let (first, last) = (current.saturating_sub(window), current.saturating_add(window));
+            let width = last.to_string().len();
+            for counter in first..=last {
+                let mark = if counter == current { '*' } else { ' ' };
+                let code = hotp.generate(counter);
+                out.push_str(&format!("{mark} counter {counter:>width$}  {code}\n"));
+            }
+        }
+    }
+    print(out.as_bytes())?;
     Ok(Outcome::Done)
 }
 
@@ -121,9 +172,11 @@ fn searched(args: &VerifyArgs, at: u64) -> String {
     let now = at;
     let step = now / period;
     let (first, last) = (step.saturating_sub(skew), step.saturating_add(skew));
+    let end = last.saturating_mul(period).saturating_add(period - 1);
     format!(
-        "no TOTP step from {first} to {last} matches (Unix times {} to {}, --skew {skew} around {now})",
-        first.saturating_mul(period),
-        last.saturating_mul(period).saturating_add(period - 1),
+        "no TOTP step from {first} to {last} matches ({} to {}, --skew {skew} around {})",
+        rfc3339(first.saturating_mul(period)),
+        rfc3339(end),
+        rfc3339(now),
     )
 }

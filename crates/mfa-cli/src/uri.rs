@@ -24,9 +24,12 @@ pub(crate) struct NewArgs {
     /// The account name (usually the user's e-mail address)
     #[arg(long, value_name = "A")]
     account: String,
-    /// Base32 secret as people type it; `-` reads it from standard input
-    #[arg(long, value_name = "B32")]
+    /// Base32 secret as people type it (hexadecimal with --hex); `-` reads it from standard input
+    #[arg(long, value_name = "SECRET")]
     secret: Option<String>,
+    /// The secret is in hexadecimal (oathtool's default form), not base32
+    #[arg(long, requires = "secret")]
+    hex: bool,
     #[command(flatten)]
     hotp: HotpArgs,
     #[command(flatten)]
@@ -51,7 +54,7 @@ pub(crate) fn run(command: UriCommand) -> Result<Outcome, Fail> {
 
 fn new(args: NewArgs) -> Result<Outcome, Fail> {
     let secret = match &args.secret {
-        Some(text) => read_secret(text)?,
+        Some(text) => read_secret(text, args.hex)?,
         None => Secret::generate().map_err(|e| Fail::new("cannot make a secret", e))?,
     };
     let key = match (args.hotp.hotp, args.hotp.counter) {

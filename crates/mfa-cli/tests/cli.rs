@@ -320,6 +320,8 @@ fn bad_input_is_one_line_and_exit_2() {
     bad(&["code", "--secret", s, "--time", "-1"]);
     bad(&["code", "--secret", s, "--hotp"]);
     bad(&["code", "--secret", s, "--counter", "1"]);
+    // A time means nothing to HOTP: refused rather than ignored.
+    bad(&["code", "--secret", s, "--hotp", "--counter", "1", "--time", "59"]);
     bad(&["verify", "--secret", s, "--code", "12ab56"]);
     bad(&["verify", "--secret", s]);
     bad(&["uri", "new", "--account", "a"]);
@@ -571,7 +573,8 @@ fn a_failed_verify_says_which_window_was_searched() {
     ]);
     assert_eq!(
         err,
-        "mfa: not valid: no TOTP step from 32 to 34 matches (Unix times 960 to 1049, --skew 1 around 1000)\n"
+        "mfa: not valid: no TOTP step from 32 to 34 matches \
+         (1970-01-01T00:16:00Z to 1970-01-01T00:17:29Z, --skew 1 around 1970-01-01T00:16:40Z)\n"
     );
     let err = not_valid(&[
         "verify",
@@ -635,4 +638,169 @@ fn an_issuer_mismatch_names_the_option_that_resolves_it() {
         "otpauth://totp/A:x?secret=JBSWY3DPEHPK3PXP&issuer=B",
     ]);
     assert!(err.contains("--prefer-issuer-parameter"), "{err}");
+}
+
+/// The RFC 6238 Appendix B SHA-1 seed and the RFC 4226 Appendix D secret, "12345678901234567890", in hex.
+const HEX_SEED: &str = "3132333435363738393031323334353637383930";
+
+/// oathtool's default form: `--hex` reads the secret in hexadecimal wherever a secret is taken.
+#[test]
+fn hex_secrets_wherever_a_secret_is_taken() {
+    // RFC 6238 Appendix B, SHA-1, 8 digits.
+    for (time, expected) in [
+        ("59", "94287082"),
+        ("1111111109", "07081804"),
+        ("1234567890", "89005924"),
+        ("20000000000", "65353130"),
+    ] {
+        let args = ["--secret", HEX_SEED, "--hex", "--digits", "8", "--time", time];
+        assert_eq!(ok(&[&["code"], &args[..]].concat()), format!("{expected}\n"));
+        let step = ok(&[&["verify", "--code", expected], &args[..]].concat());
+        assert_eq!(step, format!("{}\n", time.parse::<u64>().unwrap() / 30));
+    }
+    // RFC 4226 Appendix D, counters 0 to 9.
+    let codes = [
+        "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489",
+    ];
+    for (counter, expected) in codes.iter().enumerate() {
+        let c = counter.to_string();
+        assert_eq!(
+            ok(&["code", "--secret", HEX_SEED, "--hex", "--hotp", "--counter", &c]),
+            format!("{expected}\n")
+        );
+    }
+    // Upper case, spaces between bytes, and standard input.
+    let spaced = "31 32 33 34 35 36 37 38 39 30 31 32 33 34 35 36 37 38 39 30";
+    assert_eq!(
+        ok(&["code", "--secret", spaced, "--hex", "--hotp", "--counter", "1"]),
+        "287082\n"
+    );
+    let out = mfa_stdin(
+        &["code", "--secret", "-", "--hex", "--hotp", "--counter", "1"],
+        &format!("{}\n", HEX_SEED.to_uppercase()),
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "287082\n");
+    // `uri new` takes it too and writes the base32 form apps read.
+    let uri = ok(&[
+        "uri",
+        "new",
+        "--issuer",
+        "I",
+        "--account",
+        "a",
+        "--secret",
+        HEX_SEED,
+        "--hex",
+    ]);
+    assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"), "{uri}");
+    // Bad hex: one line, the position, never the secret's characters.
+    let err = bad(&["code", "--secret", "31323g", "--hex"]);
+    assert!(err.contains("position 5") && !err.contains("'g'"), "{err}");
+    assert!(bad(&["code", "--secret", "31323", "--hex"]).contains("odd number"));
+    bad(&["code", "--secret", "", "--hex"]);
+    // Without --hex the same text is base32, which does not take '1' or '8'.
+    bad(&["code", "--secret", HEX_SEED]);
+    // --hex without a secret to read.
+    bad(&["uri", "new", "--issuer", "I", "--account", "a", "--hex"]);
+}
+
+/// `mfa code -w N` lists the codes of the N steps (or counters) either side, the current one marked.
+#[test]
+fn code_window_lists_the_codes_around_a_time() {
+    // RFC 4226 Appendix D's truncated values for counters 0, 1 and 2, to 8 digits: 84755224, 94287082,
+    // 37359152; with a 30-second step these are the TOTP codes of steps 0, 1 and 2 (RFC 6238, T = 59).
+    let out = ok(&[
+        "code", "--secret", HEX_SEED, "--hex", "--digits", "8", "--time", "59", "-w", "1",
+    ]);
+    assert_eq!(
+        out,
+        "  step 0  1970-01-01T00:00:00Z  84755224\n\
+         * step 1  1970-01-01T00:00:30Z  94287082\n  \
+         step 2  1970-01-01T00:01:00Z  37359152\n"
+    );
+    // The window stops at step 0; numbers are aligned.
+    let out = ok(&[
+        "code", "--secret", HEX_SEED, "--hex", "--time", "1", "--window", "10",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 11);
+    assert_eq!(lines[0], "* step  0  1970-01-01T00:00:00Z  755224");
+    assert_eq!(lines[9], "  step  9  1970-01-01T00:04:30Z  520489");
+    assert!(lines[10].starts_with("  step 10  1970-01-01T00:05:00Z  "));
+    // HOTP: counters either side of --counter.
+    assert_eq!(
+        ok(&[
+            "code",
+            "--secret",
+            HEX_SEED,
+            "--hex",
+            "--hotp",
+            "--counter",
+            "4",
+            "-w",
+            "2"
+        ]),
+        "  counter 2  359152\n  counter 3  969429\n* counter 4  338314\n  \
+         counter 5  254676\n  counter 6  287922\n"
+    );
+    // -w 0 is the current code alone, with its step.
+    assert_eq!(
+        ok(&[
+            "code", "--secret", HEX_SEED, "--hex", "--digits", "8", "--time", "59", "-w", "0"
+        ]),
+        "* step 1  1970-01-01T00:00:30Z  94287082\n"
+    );
+    bad(&["code", "--secret", HEX_SEED, "--hex", "-w", "1001"]);
+    bad(&["code", "--secret", HEX_SEED, "--hex", "-w", "-1"]);
+}
+
+/// `--time` takes Unix seconds or an RFC 3339 time with its offset.
+#[test]
+fn time_takes_rfc3339_too() {
+    let code = |time: &str| {
+        ok(&[
+            "code", "--secret", HEX_SEED, "--hex", "--digits", "8", "--time", time,
+        ])
+    };
+    // RFC 6238 Appendix B gives its times in UTC too.
+    assert_eq!(code("1970-01-01T00:00:59Z"), "94287082\n");
+    assert_eq!(code("2005-03-18T01:58:29Z"), "07081804\n");
+    assert_eq!(code("2009-02-13T23:31:30Z"), "89005924\n");
+    assert_eq!(code("2009-02-14T00:31:30+01:00"), "89005924\n");
+    assert_eq!(code("2033-05-18T03:33:20Z"), "69279037\n");
+    // A fraction of a second stays within its second.
+    assert_eq!(code("1970-01-01T00:00:59.999Z"), "94287082\n");
+    // verify takes it as well, and says the window in the same terms.
+    assert_eq!(
+        ok(&[
+            "verify",
+            "--secret",
+            HEX_SEED,
+            "--hex",
+            "--code",
+            "94287082",
+            "--digits",
+            "8",
+            "--time",
+            "1970-01-01T00:01:29Z"
+        ]),
+        "1\n"
+    );
+    for time in [
+        "yesterday",
+        "2026-12-04T10:00:00",
+        "2026-12-04",
+        "2026-13-04T10:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "-1",
+    ] {
+        let err = bad(&["code", "--secret", HEX_SEED, "--hex", "--time", time]);
+        assert!(
+            err.contains("Unix seconds") && err.contains("RFC 3339"),
+            "{time}: {err}"
+        );
+        // Clap shows no usage for a refused value: the help named is still the subcommand's.
+        assert!(err.ends_with("(see mfa code --help)\n"), "{err}");
+    }
+    assert!(bad(&["code", "--secret", HEX_SEED, "--hex", "--time", "-1"]).contains("before 1970"));
 }
