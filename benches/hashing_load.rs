@@ -5,7 +5,7 @@
 //! arriving from the network would be, and timed until its answer is back. First with the runtime
 //! idle, then while `VERIFIERS` tasks verify app passwords in a loop with the default argon2id
 //! parameters (m = 19456 KiB, t = 2, p = 1). The service hashes on a bounded pool of blocking
-//! threads (`Config::max_concurrent_hashes`, default the number of CPUs), so the workers stay free
+//! threads (`Config::max_concurrent_hashes`, default one less than the number of CPUs), so the workers stay free
 //! and the trivial request's latency should barely move; before that pool, each verification held
 //! a worker for a whole argon2 evaluation and the requests queued behind them.
 //!
@@ -77,11 +77,12 @@ async fn user_with_app_password(mfa: &Service, user: &UserId) -> String {
         .to_totp()
         .expect("a TOTP URI");
     let code = totp.generate(START as u64).expect("time after T0").to_string();
-    mfa.confirm_app_enrollment(user, enrollment.method(), &code)
+    let enrolled = mfa
+        .confirm_app_enrollment(user, enrollment.method(), &code)
         .await
         .expect("confirm registration");
     let created = mfa
-        .create_app_password(user, "Mail", Some(UnixTime::from_secs(START)))
+        .create_app_password(user, "Mail", Some(enrolled.proof.at()))
         .await
         .expect("create an app password");
     created.password.expose().to_owned()
