@@ -31,6 +31,10 @@ pub struct UnixTime(i64);
 
 const MILLIS_PER_SEC: i64 = 1000;
 
+/// The largest magnitude of milliseconds written with a fraction (about 35,000 years from 1970): up
+/// to it, an `f64` of seconds reads back to the same millisecond.
+const FRACTION_LIMIT: i64 = 1 << 50;
+
 impl UnixTime {
     /// The instant `secs` whole seconds after the Unix epoch (saturating at the ends of time).
     #[must_use]
@@ -96,12 +100,11 @@ impl fmt::Display for UnixTime {
 
 impl Serialize for UnixTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.rem_euclid(MILLIS_PER_SEC) == 0 {
+        if self.0.rem_euclid(MILLIS_PER_SEC) == 0 || self.0.unsigned_abs() > FRACTION_LIMIT.unsigned_abs() {
+            // Whole seconds (beyond the fraction limit the milliseconds are dropped).
             s.serialize_i64(self.as_secs())
         } else {
-            // Exact: every millisecond instant within ±285,000 years is a distinct f64 that reads back
-            // to the same millisecond when rounded.
-            #[allow(clippy::cast_precision_loss)]
+            #[allow(clippy::cast_precision_loss)] // exact within FRACTION_LIMIT
             s.serialize_f64(self.0 as f64 / 1000.0)
         }
     }
@@ -125,9 +128,10 @@ impl<'de> Deserialize<'de> for UnixTime {
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<UnixTime, E> {
                 let millis = (v * 1000.0).round();
-                // i64 bounds as f64: anything outside (or NaN) is refused, never saturated silently.
-                #[allow(clippy::cast_precision_loss)]
-                if !(millis >= i64::MIN as f64 && millis < i64::MAX as f64) {
+                // Within the fraction limit (NaN fails too): refused, never saturated silently.
+                #[allow(clippy::cast_precision_loss)] // a power of two
+                let limit = FRACTION_LIMIT as f64;
+                if !(-limit..=limit).contains(&millis) {
                     return Err(E::custom("instant out of range"));
                 }
                 #[allow(clippy::cast_possible_truncation)]

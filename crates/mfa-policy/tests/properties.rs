@@ -302,3 +302,15 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Instants read back from JSON to the same millisecond: whole seconds as integers, others with
+    /// a fraction, up to the fraction limit (about 35,000 years either side of 1970).
+    #[test]
+    fn instants_read_back_from_json(millis in -(1_i64 << 50)..=(1_i64 << 50), secs in any::<i64>()) {
+        for at in [UnixTime::from_millis(millis), UnixTime::from_secs(secs / 1000)] {
+            let text = serde_json::to_string(&at).unwrap();
+            prop_assert_eq!(serde_json::from_str::<UnixTime>(&text).unwrap(), at, "{}", text);
+        }
+    }
+}
