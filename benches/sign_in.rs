@@ -28,10 +28,10 @@ use std::time::Instant;
 use aes_gcm_siv::Aes256GcmSiv;
 use aes_gcm_siv::aead::KeyInit;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
+use mfa::store::{Attempt, AttemptTarget, Consume, Verdict};
 use mfa::{
-    Attempt, AttemptTarget, Clock, Config, Consume, Event, EventKind, EventSink, Factor, KeyId, KeyRing,
-    ManualClock, MemoryStore, MethodId, Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId,
-    Verdict,
+    Clock, Config, Event, EventKind, EventSink, Factor, KeyId, KeyRing, ManualClock, MemoryStore, MethodId,
+    Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId,
 };
 use mfa_enroll::KeyUri;
 use mfa_otp::{Code, Totp, TotpParams, Window};

@@ -4,7 +4,8 @@
 //! parsed phone number is E.164 and reads back to itself; a valid configuration round-trips.
 
 use libfuzzer_sys::fuzz_target;
-use mfa::{Config, DeviceRecord, MethodRecord, PhoneNumber, UserId, UserRecord};
+use mfa::store::{DeviceRecord, MethodRecord};
+use mfa::{Config, PhoneNumber, UserId, UserRecord};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

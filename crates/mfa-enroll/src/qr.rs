@@ -101,6 +101,24 @@ impl QrCode {
     /// An SVG document [`DEFAULT_PNG_SCALE`] pixels per module wide and high (as the PNG): one unit
     /// per module in its `viewBox`, white background, black modules, crisp edges, each row's run of
     /// dark modules one path segment. Set another `width`/`height` where it is embedded to scale it.
+    ///
+    /// [`Zeroizing<String>`](Zeroizing) serialises as the string, so the SVG (and
+    /// [`to_data_url`](Self::to_data_url)) go straight into a JSON response. The JSON value holds a copy
+    /// that is not zeroized: build it for the response and drop it.
+    ///
+    /// ```
+    /// use mfa_enroll::Enrollment;
+    ///
+    /// let enrollment = Enrollment::generate("Example", "alice@example.com")?;
+    /// let body = serde_json::json!({
+    ///     "qr": enrollment.qr().to_svg(),
+    ///     "img_src": enrollment.qr().to_data_url()?,
+    ///     "key": enrollment.secret_for_typing(),
+    /// });
+    /// assert!(body["qr"].as_str().is_some_and(|svg| svg.starts_with("<svg")));
+    /// assert!(body["img_src"].as_str().is_some_and(|url| url.starts_with("data:image/png;base64,")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_svg(&self) -> Zeroizing<String> {
         self.svg(DEFAULT_PNG_SCALE as usize)
     }

@@ -1,9 +1,12 @@
 //! [`AnyStore`]: the SQL store a URL names, chosen at run time, as one type.
 
+use mfa::store::{
+    Attempt, AttemptTarget, DeviceRecord, KeyCheck, Loaded, MethodRecord, PendingEnrollment, PhoneChallenge,
+    PhoneSend, SealedSecret, Tag, ThrottleState, Verdict,
+};
 use mfa::{
-    AppPasswordId, AppPasswordRecord, Attempt, AttemptTarget, DeviceId, DeviceRecord, KeyCheck, Loaded,
-    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, SealedSecret,
-    SendLimit, Store, StoreError, Tag, ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict,
+    AppPasswordId, AppPasswordRecord, DeviceId, MethodId, PhoneNumber, SendLimit, Store, StoreError,
+    ThrottleRule, UnixTime, UserId, UserRecord,
 };
 
 #[cfg(feature = "postgres")]

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use mfa::{MethodKind, PhoneKind, StoreError, Tag, UnixTime};
+use mfa::store::Tag;
+use mfa::{MethodKind, PhoneKind, StoreError, UnixTime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -82,7 +82,7 @@ macro_rules! impl_store {
                 tx: &mut $tx,
                 user: &mfa::UserId,
                 method: mfa::MethodId,
-            ) -> Result<Option<($crate::rows::UserRow, Option<mfa::MethodRecord>)>, mfa::StoreError> {
+            ) -> Result<Option<($crate::rows::UserRow, Option<mfa::store::MethodRecord>)>, mfa::StoreError> {
                 use $crate::rows::db;
                 use sqlx::Row as _;
                 let Some(row) = sqlx::query(Self::SELECT_USER_AND_METHOD_LOCKED)
@@ -112,14 +112,14 @@ macro_rules! impl_store {
             async fn load(
                 tx: &mut $tx,
                 user: &mfa::UserId,
-                target: mfa::AttemptTarget<'_>,
-                preloaded: Option<Option<mfa::MethodRecord>>,
+                target: mfa::store::AttemptTarget<'_>,
+                preloaded: Option<Option<mfa::store::MethodRecord>>,
             ) -> Result<$crate::store_impl::Load, mfa::StoreError> {
                 use $crate::rows::db;
                 use sqlx::Row as _;
-                let is_phone = |method: &mfa::MethodRecord| matches!(method.credential, mfa::Credential::Phone { .. });
+                let is_phone = |method: &mfa::store::MethodRecord| matches!(method.credential, mfa::store::Credential::Phone { .. });
                 Ok(match target {
-                    mfa::AttemptTarget::Method(id) => {
+                    mfa::store::AttemptTarget::Method(id) => {
                         let method = match preloaded {
                             Some(method) => method,
                             None => sqlx::query(
@@ -140,14 +140,14 @@ macro_rules! impl_store {
                         };
                         $crate::store_impl::Load::Method { method, challenge }
                     }
-                    mfa::AttemptTarget::Pending(id) => {
+                    mfa::store::AttemptTarget::Pending(id) => {
                         let row = sqlx::query("SELECT record FROM mfa_pending WHERE user_id = $1 AND method_id = $2")
                             .bind(user.as_str())
                             .bind(&id.as_bytes()[..])
                             .fetch_optional(&mut **tx)
                             .await
                             .map_err(db)?;
-                        let pending: Option<mfa::PendingEnrollment> = match row {
+                        let pending: Option<mfa::store::PendingEnrollment> = match row {
                             Some(row) => {
                                 let text: String = row.try_get(0).map_err(db)?;
                                 Some($crate::rows::from_json(&text, "pending enrollment")?)
@@ -160,7 +160,7 @@ macro_rules! impl_store {
                         };
                         $crate::store_impl::Load::Pending { pending, challenge }
                     }
-                    mfa::AttemptTarget::RecoveryCode(tag) => {
+                    mfa::store::AttemptTarget::RecoveryCode(tag) => {
                         let row = sqlx::query(
                             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN tag = $2 THEN 1 ELSE 0 END), 0) \
                              FROM mfa_recovery_codes WHERE user_id = $1",
@@ -206,7 +206,7 @@ macro_rules! impl_store {
             async fn load_challenge(
                 tx: &mut $tx,
                 user: &mfa::UserId,
-            ) -> Result<Option<mfa::PhoneChallenge>, mfa::StoreError> {
+            ) -> Result<Option<mfa::store::PhoneChallenge>, mfa::StoreError> {
                 use sqlx::Row as _;
                 let row = sqlx::query("SELECT record FROM mfa_phone_challenges WHERE user_id = $1")
                     .bind(user.as_str())
@@ -222,24 +222,24 @@ macro_rules! impl_store {
             async fn consume(
                 tx: &mut $tx,
                 user: &mfa::UserId,
-                target: mfa::AttemptTarget<'_>,
+                target: mfa::store::AttemptTarget<'_>,
                 loaded: &$crate::store_impl::Load,
-                consume: mfa::Consume,
+                consume: mfa::store::Consume,
             ) -> Result<bool, mfa::StoreError> {
                 use $crate::rows::db;
                 use $crate::store_impl::Load;
                 let done = match (target, loaded, consume) {
                     (
-                        mfa::AttemptTarget::Method(id),
+                        mfa::store::AttemptTarget::Method(id),
                         Load::Method { method: Some(method), .. },
-                        mfa::Consume::TotpStep { step, resealed },
+                        mfa::store::Consume::TotpStep { step, resealed },
                     ) => {
                         let record = match resealed {
                             Some(secret) => {
                                 let mut record = method.clone();
                                 match &mut record.credential {
-                                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                                    mfa::Credential::Phone { .. } => return Ok(false),
+                                    mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                                    mfa::store::Credential::Phone { .. } => return Ok(false),
                                 }
                                 Some($crate::rows::to_json(&record)?)
                             }
@@ -262,7 +262,7 @@ macro_rules! impl_store {
                         .map_err(db)?
                         .rows_affected()
                     }
-                    (mfa::AttemptTarget::Method(_), Load::Method { challenge: Some(_), .. }, mfa::Consume::PhoneCode) => {
+                    (mfa::store::AttemptTarget::Method(_), Load::Method { challenge: Some(_), .. }, mfa::store::Consume::PhoneCode) => {
                         sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1")
                             .bind(user.as_str())
                             .execute(&mut **tx)
@@ -270,7 +270,7 @@ macro_rules! impl_store {
                             .map_err(db)?
                             .rows_affected()
                     }
-                    (mfa::AttemptTarget::Pending(id), Load::Pending { pending: Some(_), challenge }, mfa::Consume::Pending) => {
+                    (mfa::store::AttemptTarget::Pending(id), Load::Pending { pending: Some(_), challenge }, mfa::store::Consume::Pending) => {
                         if challenge.is_some() {
                             sqlx::query("DELETE FROM mfa_phone_challenges WHERE user_id = $1")
                                 .bind(user.as_str())
@@ -287,9 +287,9 @@ macro_rules! impl_store {
                             .rows_affected()
                     }
                     (
-                        mfa::AttemptTarget::RecoveryCode(tag),
+                        mfa::store::AttemptTarget::RecoveryCode(tag),
                         Load::RecoveryCode { found: true, .. },
-                        mfa::Consume::RecoveryCode,
+                        mfa::store::Consume::RecoveryCode,
                     ) => sqlx::query(
                         "DELETE FROM mfa_recovery_codes WHERE seq IN \
                          (SELECT seq FROM mfa_recovery_codes WHERE user_id = $1 AND tag = $2 ORDER BY seq LIMIT 1)",
@@ -367,7 +367,7 @@ macro_rules! impl_store {
                 tx.commit().await.map_err($crate::rows::db)
             }
 
-            async fn list_methods(&self, user: &mfa::UserId) -> Result<Vec<mfa::MethodRecord>, mfa::StoreError> {
+            async fn list_methods(&self, user: &mfa::UserId) -> Result<Vec<mfa::store::MethodRecord>, mfa::StoreError> {
                 let rows = sqlx::query(
                     "SELECT record, last_accepted_step FROM mfa_methods WHERE user_id = $1 ORDER BY seq",
                 )
@@ -381,7 +381,7 @@ macro_rules! impl_store {
             async fn insert_method_capped(
                 &self,
                 user: &mfa::UserId,
-                method: mfa::MethodRecord,
+                method: mfa::store::MethodRecord,
                 cap: usize,
             ) -> Result<bool, mfa::StoreError> {
                 use sqlx::Row as _;
@@ -409,10 +409,10 @@ macro_rules! impl_store {
                     return Ok(false);
                 }
                 let step = match &method.credential {
-                    mfa::Credential::AuthenticatorApp { last_accepted_step, .. } => {
+                    mfa::store::Credential::AuthenticatorApp { last_accepted_step, .. } => {
                         last_accepted_step.map($crate::rows::step_column).transpose()?
                     }
-                    mfa::Credential::Phone { .. } => None,
+                    mfa::store::Credential::Phone { .. } => None,
                 };
                 sqlx::query(
                     "INSERT INTO mfa_methods (user_id, method_id, kind, last_accepted_step, record) \
@@ -434,7 +434,7 @@ macro_rules! impl_store {
                 &self,
                 user: &mfa::UserId,
                 method: mfa::MethodId,
-            ) -> Result<Option<mfa::MethodRecord>, mfa::StoreError> {
+            ) -> Result<Option<mfa::store::MethodRecord>, mfa::StoreError> {
                 let (mut tx, _) = self.lock_user(user).await?;
                 let row = sqlx::query(
                     "DELETE FROM mfa_methods WHERE user_id = $1 AND method_id = $2 \
@@ -477,7 +477,7 @@ macro_rules! impl_store {
                 &self,
                 user: &mfa::UserId,
                 method: mfa::MethodId,
-                secret: mfa::SealedSecret,
+                secret: mfa::store::SealedSecret,
             ) -> Result<bool, mfa::StoreError> {
                 use sqlx::Row as _;
                 let (mut tx, _) = self.lock_user(user).await?;
@@ -495,10 +495,10 @@ macro_rules! impl_store {
                     return Ok(false);
                 };
                 let text: String = row.try_get(0).map_err($crate::rows::db)?;
-                let mut record: mfa::MethodRecord = $crate::rows::from_json(&text, "method record")?;
+                let mut record: mfa::store::MethodRecord = $crate::rows::from_json(&text, "method record")?;
                 match &mut record.credential {
-                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                    mfa::Credential::Phone { .. } => {
+                    mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                    mfa::store::Credential::Phone { .. } => {
                         return Err($crate::rows::corrupt("a method of kind app holds a phone"));
                     }
                 }
@@ -519,7 +519,7 @@ macro_rules! impl_store {
             async fn put_pending(
                 &self,
                 user: &mfa::UserId,
-                pending: mfa::PendingEnrollment,
+                pending: mfa::store::PendingEnrollment,
             ) -> Result<(), mfa::StoreError> {
                 let (mut tx, _) = self.lock_user(user).await?;
                 sqlx::query(
@@ -538,7 +538,7 @@ macro_rules! impl_store {
             async fn get_pending(
                 &self,
                 user: &mfa::UserId,
-            ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
+            ) -> Result<Option<mfa::store::PendingEnrollment>, mfa::StoreError> {
                 use sqlx::Row as _;
                 let row = sqlx::query("SELECT record FROM mfa_pending WHERE user_id = $1")
                     .bind(user.as_str())
@@ -554,7 +554,7 @@ macro_rules! impl_store {
                 &self,
                 user: &mfa::UserId,
                 method: mfa::MethodId,
-            ) -> Result<Option<mfa::PendingEnrollment>, mfa::StoreError> {
+            ) -> Result<Option<mfa::store::PendingEnrollment>, mfa::StoreError> {
                 let mut turn = self.write_turn().await?;
                 use sqlx::Row as _;
                 let row = sqlx::query(
@@ -575,7 +575,7 @@ macro_rules! impl_store {
                 &self,
                 user: &mfa::UserId,
                 method: mfa::MethodId,
-                secret: mfa::SealedSecret,
+                secret: mfa::store::SealedSecret,
             ) -> Result<bool, mfa::StoreError> {
                 use sqlx::Row as _;
                 let (mut tx, _) = self.lock_user(user).await?;
@@ -590,10 +590,10 @@ macro_rules! impl_store {
                     return Ok(false);
                 };
                 let text: String = row.try_get(0).map_err($crate::rows::db)?;
-                let mut pending: mfa::PendingEnrollment = $crate::rows::from_json(&text, "pending enrollment")?;
+                let mut pending: mfa::store::PendingEnrollment = $crate::rows::from_json(&text, "pending enrollment")?;
                 match &mut pending.method.credential {
-                    mfa::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                    mfa::Credential::Phone { .. } => {
+                    mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
+                    mfa::store::Credential::Phone { .. } => {
                         tx.rollback().await.map_err($crate::rows::db)?;
                         return Ok(false);
                     }
@@ -634,20 +634,20 @@ macro_rules! impl_store {
             async fn attempt<F, T>(
                 &self,
                 user: &mfa::UserId,
-                target: mfa::AttemptTarget<'_>,
+                target: mfa::store::AttemptTarget<'_>,
                 now: mfa::UnixTime,
                 rule: &mfa::ThrottleRule,
                 check: F,
-            ) -> Result<mfa::Attempt<T>, mfa::StoreError>
+            ) -> Result<mfa::store::Attempt<T>, mfa::StoreError>
             where
-                F: FnOnce(mfa::Loaded<'_>) -> (mfa::Verdict, T) + Send,
+                F: FnOnce(mfa::store::Loaded<'_>) -> (mfa::store::Verdict, T) + Send,
                 T: Send,
             {
                 use $crate::rows::db;
                 let mut tx = self.begin().await?;
                 // A verification with a method locks the user and reads the method at once.
                 let (row, preloaded) = match target {
-                    mfa::AttemptTarget::Method(id) => match Self::lock_user_with_method(&mut tx, user, id).await? {
+                    mfa::store::AttemptTarget::Method(id) => match Self::lock_user_with_method(&mut tx, user, id).await? {
                         Some((row, method)) => (row, Some(method)),
                         None => (Self::lock_user_in(&mut tx, user).await?, None),
                     },
@@ -655,7 +655,7 @@ macro_rules! impl_store {
                 };
                 if let Some(until) = row.locked_until.filter(|until| *until > now.as_millis()) {
                     tx.rollback().await.map_err(db)?;
-                    return Ok(mfa::Attempt::Locked {
+                    return Ok(mfa::store::Attempt::Locked {
                         until: $crate::rows::time(until),
                     });
                 }
@@ -664,17 +664,17 @@ macro_rules! impl_store {
                     None => mfa::UserRecord::default(),
                 };
                 let loaded = Self::load(&mut tx, user, target, preloaded).await?;
-                let (verdict, value) = check(mfa::Loaded {
+                let (verdict, value) = check(mfa::store::Loaded {
                     user: &record,
                     credential: loaded.as_loaded(),
                 });
                 let consumed = match verdict {
-                    mfa::Verdict::Abort => {
+                    mfa::store::Verdict::Abort => {
                         tx.rollback().await.map_err(db)?;
-                        return Ok(mfa::Attempt::Aborted(value));
+                        return Ok(mfa::store::Attempt::Aborted(value));
                     }
-                    mfa::Verdict::Reject => false,
-                    mfa::Verdict::Accept(consume) => Self::consume(&mut tx, user, target, &loaded, consume).await?,
+                    mfa::store::Verdict::Reject => false,
+                    mfa::store::Verdict::Accept(consume) => Self::consume(&mut tx, user, target, &loaded, consume).await?,
                 };
                 if consumed {
                     // A user with no failures and no lock has nothing to reset: one write fewer.
@@ -686,7 +686,7 @@ macro_rules! impl_store {
                             .map_err(db)?;
                     }
                     tx.commit().await.map_err(db)?;
-                    return Ok(mfa::Attempt::Accepted(value));
+                    return Ok(mfa::store::Attempt::Accepted(value));
                 }
                 let failures = $crate::rows::failures_value(row.failures)?.saturating_add(1);
                 let locked_until = match rule.lock_for(failures) {
@@ -701,10 +701,10 @@ macro_rules! impl_store {
                     .await
                     .map_err(db)?;
                 tx.commit().await.map_err(db)?;
-                Ok(mfa::Attempt::Rejected { value, failures })
+                Ok(mfa::store::Attempt::Rejected { value, failures })
             }
 
-            async fn throttle_state(&self, user: &mfa::UserId) -> Result<mfa::ThrottleState, mfa::StoreError> {
+            async fn throttle_state(&self, user: &mfa::UserId) -> Result<mfa::store::ThrottleState, mfa::StoreError> {
                 use sqlx::Row as _;
                 let row = sqlx::query("SELECT failures, locked_until FROM mfa_users WHERE user_id = $1")
                     .bind(user.as_str())
@@ -712,11 +712,11 @@ macro_rules! impl_store {
                     .await
                     .map_err($crate::rows::db)?;
                 let Some(row) = row else {
-                    return Ok(mfa::ThrottleState::default());
+                    return Ok(mfa::store::ThrottleState::default());
                 };
                 let failures: i64 = row.try_get(0).map_err($crate::rows::db)?;
                 let locked_until: Option<i64> = row.try_get(1).map_err($crate::rows::db)?;
-                Ok(mfa::ThrottleState {
+                Ok(mfa::store::ThrottleState {
                     failures: $crate::rows::failures_value(failures)?,
                     locked_until: locked_until.map($crate::rows::time),
                 })
@@ -725,7 +725,7 @@ macro_rules! impl_store {
             async fn put_phone_challenge(
                 &self,
                 user: &mfa::UserId,
-                challenge: mfa::PhoneChallenge,
+                challenge: mfa::store::PhoneChallenge,
             ) -> Result<(), mfa::StoreError> {
                 let (mut tx, _) = self.lock_user(user).await?;
                 sqlx::query(
@@ -749,7 +749,7 @@ macro_rules! impl_store {
                 number: &mfa::PhoneNumber,
                 now: mfa::UnixTime,
                 limit: &mfa::SendLimit,
-            ) -> Result<mfa::PhoneSend, mfa::StoreError> {
+            ) -> Result<mfa::store::PhoneSend, mfa::StoreError> {
                 use sqlx::Row as _;
                 // Sends matter for the window and for the user's interval, which may be longer.
                 let kept_from = now.saturating_sub(limit.window.max(limit.min_interval)).as_millis();
@@ -781,7 +781,7 @@ macro_rules! impl_store {
                         .map_err($crate::rows::db)?;
                     sends.push(instants);
                 }
-                let answer = mfa::PhoneSend::decide(&sends[0], &sends[1], now, limit);
+                let answer = mfa::store::PhoneSend::decide(&sends[0], &sends[1], now, limit);
                 if !answer.is_recorded() {
                     tx.rollback().await.map_err($crate::rows::db)?;
                     return Ok(answer);
@@ -794,13 +794,13 @@ macro_rules! impl_store {
                     .await
                     .map_err($crate::rows::db)?;
                 tx.commit().await.map_err($crate::rows::db)?;
-                Ok(mfa::PhoneSend::Recorded)
+                Ok(mfa::store::PhoneSend::Recorded)
             }
 
             async fn replace_recovery_codes(
                 &self,
                 user: &mfa::UserId,
-                tags: Vec<mfa::Tag>,
+                tags: Vec<mfa::store::Tag>,
             ) -> Result<(), mfa::StoreError> {
                 let (mut tx, _) = self.lock_user(user).await?;
                 sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
@@ -936,7 +936,7 @@ macro_rules! impl_store {
             async fn insert_device_capped(
                 &self,
                 user: &mfa::UserId,
-                device: mfa::DeviceRecord,
+                device: mfa::store::DeviceRecord,
                 cap: usize,
             ) -> Result<Vec<mfa::DeviceId>, mfa::StoreError> {
                 use sqlx::Row as _;
@@ -988,8 +988,8 @@ macro_rules! impl_store {
             async fn find_device(
                 &self,
                 user: &mfa::UserId,
-                token_hash: &mfa::Tag,
-            ) -> Result<Option<mfa::DeviceRecord>, mfa::StoreError> {
+                token_hash: &mfa::store::Tag,
+            ) -> Result<Option<mfa::store::DeviceRecord>, mfa::StoreError> {
                 let row = sqlx::query(
                     "SELECT device_id, token_hash, name, created_at, last_used_at FROM mfa_devices \
                      WHERE user_id = $1 AND token_hash = $2 ORDER BY seq LIMIT 1",
@@ -1022,7 +1022,7 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn list_devices(&self, user: &mfa::UserId) -> Result<Vec<mfa::DeviceRecord>, mfa::StoreError> {
+            async fn list_devices(&self, user: &mfa::UserId) -> Result<Vec<mfa::store::DeviceRecord>, mfa::StoreError> {
                 let rows = sqlx::query(
                     "SELECT device_id, token_hash, name, created_at, last_used_at FROM mfa_devices \
                      WHERE user_id = $1 ORDER BY seq",
@@ -1057,7 +1057,7 @@ macro_rules! impl_store {
                 $crate::rows::affected(done.rows_affected())
             }
 
-            async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, mfa::StoreError> {
+            async fn key_checks(&self) -> Result<Vec<mfa::store::KeyCheck>, mfa::StoreError> {
                 let rows = sqlx::query("SELECT key_name, check_value FROM mfa_key_checks ORDER BY key_name")
                     .fetch_all(&self.pool)
                     .await
@@ -1067,8 +1067,8 @@ macro_rules! impl_store {
 
             async fn record_key_checks(
                 &self,
-                checks: Vec<mfa::KeyCheck>,
-            ) -> Result<Vec<mfa::KeyCheck>, mfa::StoreError> {
+                checks: Vec<mfa::store::KeyCheck>,
+            ) -> Result<Vec<mfa::store::KeyCheck>, mfa::StoreError> {
                 if checks.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -1103,7 +1103,7 @@ macro_rules! impl_store {
 }
 
 /// A key check from `key_name, check_value`.
-pub(crate) fn key_check_from_row<R>(row: &R) -> Result<mfa::KeyCheck, mfa::StoreError>
+pub(crate) fn key_check_from_row<R>(row: &R) -> Result<mfa::store::KeyCheck, mfa::StoreError>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -1114,7 +1114,7 @@ where
     let value: Vec<u8> = row.try_get(1).map_err(crate::rows::db)?;
     let key = mfa::CheckedKey::from_name(&name)
         .ok_or_else(|| mfa::StoreError::Corrupt(format!("key check: unknown key name {name:?}")))?;
-    Ok(mfa::KeyCheck {
+    Ok(mfa::store::KeyCheck {
         key,
         value: crate::rows::tag(&value, "key check value")?,
     })
@@ -1122,16 +1122,16 @@ where
 
 pub(crate) use impl_store;
 
-/// What an attempt loaded, owned; lent to the check as [`mfa::LoadedCredential`].
+/// What an attempt loaded, owned; lent to the check as [`mfa::store::LoadedCredential`].
 #[derive(Debug)]
 pub(crate) enum Load {
     Method {
-        method: Option<mfa::MethodRecord>,
-        challenge: Option<mfa::PhoneChallenge>,
+        method: Option<mfa::store::MethodRecord>,
+        challenge: Option<mfa::store::PhoneChallenge>,
     },
     Pending {
-        pending: Option<mfa::PendingEnrollment>,
-        challenge: Option<mfa::PhoneChallenge>,
+        pending: Option<mfa::store::PendingEnrollment>,
+        challenge: Option<mfa::store::PhoneChallenge>,
     },
     RecoveryCode {
         found: bool,
@@ -1140,17 +1140,17 @@ pub(crate) enum Load {
 }
 
 impl Load {
-    pub(crate) fn as_loaded(&self) -> mfa::LoadedCredential<'_> {
+    pub(crate) fn as_loaded(&self) -> mfa::store::LoadedCredential<'_> {
         match self {
-            Load::Method { method, challenge } => mfa::LoadedCredential::Method {
+            Load::Method { method, challenge } => mfa::store::LoadedCredential::Method {
                 method: method.as_ref(),
                 challenge: challenge.as_ref(),
             },
-            Load::Pending { pending, challenge } => mfa::LoadedCredential::Pending {
+            Load::Pending { pending, challenge } => mfa::store::LoadedCredential::Pending {
                 pending: pending.as_ref(),
                 challenge: challenge.as_ref(),
             },
-            Load::RecoveryCode { found, left } => mfa::LoadedCredential::RecoveryCode {
+            Load::RecoveryCode { found, left } => mfa::store::LoadedCredential::RecoveryCode {
                 found: *found,
                 left: *left,
             },
@@ -1159,7 +1159,7 @@ impl Load {
 }
 
 /// A method from `record, last_accepted_step`: the column's step replaces the JSON's.
-pub(crate) fn method_from_row<R>(row: &R) -> Result<mfa::MethodRecord, mfa::StoreError>
+pub(crate) fn method_from_row<R>(row: &R) -> Result<mfa::store::MethodRecord, mfa::StoreError>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -1172,9 +1172,12 @@ where
 }
 
 /// A method from its JSON and its `last_accepted_step` column (the column's step replaces the JSON's).
-pub(crate) fn method_from_parts(text: &str, step: Option<i64>) -> Result<mfa::MethodRecord, mfa::StoreError> {
-    let mut record: mfa::MethodRecord = crate::rows::from_json(text, "method record")?;
-    if let mfa::Credential::AuthenticatorApp {
+pub(crate) fn method_from_parts(
+    text: &str,
+    step: Option<i64>,
+) -> Result<mfa::store::MethodRecord, mfa::StoreError> {
+    let mut record: mfa::store::MethodRecord = crate::rows::from_json(text, "method record")?;
+    if let mfa::store::Credential::AuthenticatorApp {
         last_accepted_step, ..
     } = &mut record.credential
     {
@@ -1184,7 +1187,7 @@ pub(crate) fn method_from_parts(text: &str, step: Option<i64>) -> Result<mfa::Me
 }
 
 /// A device from `device_id, token_hash, name, created_at, last_used_at`.
-pub(crate) fn device_from_row<R>(row: &R) -> Result<mfa::DeviceRecord, mfa::StoreError>
+pub(crate) fn device_from_row<R>(row: &R) -> Result<mfa::store::DeviceRecord, mfa::StoreError>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -1194,7 +1197,7 @@ where
 {
     let id: Vec<u8> = row.try_get(0).map_err(crate::rows::db)?;
     let token_hash: Vec<u8> = row.try_get(1).map_err(crate::rows::db)?;
-    Ok(mfa::DeviceRecord {
+    Ok(mfa::store::DeviceRecord {
         id: mfa::DeviceId::from_bytes(crate::rows::id16(&id, "device id")?),
         token_hash: crate::rows::tag(&token_hash, "device token hash")?,
         name: row.try_get(2).map_err(crate::rows::db)?,

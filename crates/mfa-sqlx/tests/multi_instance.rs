@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mfa::{Attempt, Store, ThrottleRule, UnixTime, UserId};
+use mfa::store::Attempt;
+use mfa::{Store, ThrottleRule, UnixTime, UserId};
 use mfa_sqlx::SqliteStore;
 
 // ------------------------------------------------------------------------------ PostgreSQL

@@ -8,7 +8,8 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use mfa::{Attempt, Store, StoreError, Tag, ThrottleRule, UnixTime};
+use mfa::store::{Attempt, Tag};
+use mfa::{Store, StoreError, ThrottleRule, UnixTime};
 use mfa_sqlx::SqliteStore;
 use mfa_sqlx::sqlx;
 
@@ -108,7 +109,7 @@ async fn damaged_rows_are_corrupt_errors() {
     ));
 
     let user = common::user("damaged_device");
-    let device = mfa::DeviceRecord {
+    let device = mfa::store::DeviceRecord {
         id: mfa::DeviceId::generate().unwrap(),
         name: "laptop".to_owned(),
         token_hash: Tag::from_bytes([7; 32]),
@@ -138,18 +139,18 @@ async fn damaged_rows_are_corrupt_errors() {
     ));
 
     let user = common::user("damaged_challenge");
-    let phone = mfa::MethodRecord {
+    let phone = mfa::store::MethodRecord {
         id: mfa::MethodId::generate().unwrap(),
         name: "Mobile".to_owned(),
         created_at: UnixTime::from_secs(common::T0),
-        credential: mfa::Credential::Phone {
+        credential: mfa::store::Credential::Phone {
             kind: mfa::PhoneKind::Mobile,
             number: "+14155550100".parse().unwrap(),
         },
     };
     let id = phone.id;
     assert!(store.insert_method_capped(&user, phone, 1).await.unwrap());
-    let challenge = mfa::PhoneChallenge {
+    let challenge = mfa::store::PhoneChallenge {
         method: id,
         channel: mfa::Channel::Sms,
         tag: Tag::from_bytes([9; 32]),
@@ -166,10 +167,10 @@ async fn damaged_rows_are_corrupt_errors() {
     let attempt = store
         .attempt(
             &user,
-            mfa::AttemptTarget::Method(id),
+            mfa::store::AttemptTarget::Method(id),
             UnixTime::from_secs(common::T0),
             &ThrottleRule::default(),
-            |_| (mfa::Verdict::Reject, ()),
+            |_| (mfa::store::Verdict::Reject, ()),
         )
         .await;
     assert!(matches!(attempt, Err(StoreError::Corrupt(_))), "{attempt:?}");

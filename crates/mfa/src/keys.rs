@@ -64,7 +64,8 @@ impl fmt::Display for KeyId {
 /// A SQL store keeps it as two columns and rebuilds it when reading:
 ///
 /// ```
-/// use mfa::{KeyId, SealedSecret};
+/// use mfa::KeyId;
+/// use mfa::store::SealedSecret;
 ///
 /// # let sealed = SealedSecret::from_parts(KeyId(1), vec![0xa5; 49]);
 /// // Writing: `key_id` into an integer column, `as_bytes` into a binary one.
@@ -377,7 +378,7 @@ fn associated_data(format: Option<u8>, user: &UserId, method: MethodId, key: Key
 /// Equality is constant time; `Debug` shows nothing of it.
 ///
 /// ```
-/// use mfa::Tag;
+/// use mfa::store::Tag;
 ///
 /// let stored = Tag::from_bytes([7; 32]); // as read from a 32-byte binary column
 /// assert_eq!(stored, Tag::from_bytes(*stored.as_bytes()));
@@ -591,7 +592,8 @@ impl fmt::Display for CheckedKey {
 /// name ([`CheckedKey::name`]) and 32 bytes.
 ///
 /// ```
-/// use mfa::{CheckedKey, KeyCheck, KeyId, Tag};
+/// use mfa::{CheckedKey, KeyId};
+/// use mfa::store::{KeyCheck, Tag};
 ///
 /// // As a store reads it back.
 /// let check = KeyCheck { key: CheckedKey::Ring(KeyId(1)), value: Tag::from_bytes([7; 32]) };

@@ -19,9 +19,10 @@ mod memory;
 mod outcome;
 mod record;
 mod service;
-mod store;
+pub mod store;
 
-pub use attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
+// The Store implementer's API is `mfa::store`; the crate's own code names it from the root.
+pub(crate) use attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
 pub use boxed_delivery::BoxedPhoneDelivery;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, MAX_PHONE_CODE_TTL};
@@ -34,23 +35,25 @@ pub use event::{
     Event, EventKind, EventSink, Factor, NoEvents, RecordingEventSink, RevokedBy, TracingEventSink,
 };
 pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
-pub use keys::{CheckedKey, KEY_BYTES, KeyCheck, KeyId, KeyRing, SealedSecret, Tag, TagSecret};
+pub use keys::{CheckedKey, KEY_BYTES, KeyId, KeyRing, TagSecret};
+pub(crate) use keys::{KeyCheck, SealedSecret, Tag};
 pub use memory::MemoryStore;
 pub use outcome::{
     AppEnrollment, AppPasswordSummary, Challenge, CodeSent, DeviceSummary, DeviceToken, Enrolled,
     MethodSummary, NewAppPassword, RecoveryCodes, RememberedDevice, SignIn, Verified,
 };
-pub use record::{
-    Credential, DeviceRecord, MethodKind, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneKind,
-    PhoneSend, SendLimit, ThrottleRule, ThrottleState, UserRecord,
+pub(crate) use record::{
+    Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
 };
+pub use record::{MethodKind, PhoneKind, SendLimit, ThrottleRule, UserRecord};
 pub use service::{MAX_NAME_CHARS, Mfa};
 pub use store::Store;
 
 // The core types that appear in this crate's API.
-pub use mfa_app_password::{AppPasswordId, AppPasswordRecord};
+pub use mfa_app_password::{AppPasswordId, AppPasswordRecord, Argon2Params};
+pub use mfa_enroll::TerminalTheme;
 pub use mfa_otp::{TotpParams, Window};
 pub use mfa_policy::{
-    Action, Decision, DeviceState, Method, MfaState, Policy, PolicyConfig, Reason, Recommendation,
-    SensitiveAction, SignInContext, UnixTime,
+    Action, Client, Decision, DeviceState, Method, MfaState, Policy, PolicyConfig, Purpose, Reason,
+    Recommendation, SensitiveAction, SignInContext, UnixTime,
 };

@@ -67,6 +67,9 @@ pub struct Enrolled {
 /// // For the registration page: an <img src="..."> and the key for people who type it.
 /// let img_src = enrollment.qr().to_data_url()?;
 /// assert!(img_src.starts_with("data:image/png;base64,"));
+/// // Or as JSON for a script: the renderings stay zeroized and serialise as strings.
+/// let body = serde_json::json!({ "method": enrollment.method(), "qr": enrollment.qr().to_svg() });
+/// assert!(body["qr"].as_str().is_some_and(|svg| svg.starts_with("<svg")));
 /// let typed_key = enrollment.secret_for_typing(); // "ABCD EFGH ..." (160 bits, 8 groups)
 /// assert_eq!(typed_key.len(), 39);
 /// assert!(enrollment.uri().as_str().starts_with("otpauth://totp/Example:alice%40example.com?"));
@@ -270,10 +273,9 @@ impl fmt::Debug for RecoveryCodes {
 ///
 /// ```
 /// use mfa::{
-///     Channel, Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, PhoneKind,
+///     Argon2Params, Channel, Config, KeyId, KeyRing, MemoryStore, Mfa, MfaState, PhoneKind,
 ///     RecordingPhoneDelivery, TagSecret, UserId,
 /// };
-/// use mfa_app_password::Argon2Params;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let mut config = Config::default();

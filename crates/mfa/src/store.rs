@@ -1,13 +1,26 @@
+//! For Store implementers: the [`Store`] trait and the types its methods take and return.
+//!
+//! A host that uses a shipped store ([`MemoryStore`](crate::MemoryStore), or `mfa-sqlx`'s SQLite and
+//! PostgreSQL stores) needs nothing here but [`Store`] itself, which is also at the crate root for
+//! bounds such as `Mfa<S: Store, P>`. A backend implements [`Store`] with these types, and keeps the
+//! records as given: they are plain serde data with no plaintext secret in them.
+//!
+//! ```
+//! use mfa::store::{Attempt, AttemptTarget, Credential, MethodRecord, Store, Verdict};
+//! ```
+
 use core::future::Future;
 
 use mfa_app_password::{AppPasswordId, AppPasswordRecord};
 use mfa_policy::UnixTime;
 
-use crate::{
-    Attempt, AttemptTarget, DeviceId, DeviceRecord, KeyCheck, Loaded, MethodId, MethodRecord,
-    PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, SealedSecret, SendLimit, StoreError, Tag,
-    ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
+pub use crate::attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
+pub use crate::keys::{KeyCheck, SealedSecret, Tag};
+pub use crate::record::{
+    Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
 };
+
+use crate::{DeviceId, MethodId, PhoneNumber, SendLimit, StoreError, ThrottleRule, UserId, UserRecord};
 
 /// Where the service keeps users' MFA state: implemented by [`MemoryStore`](crate::MemoryStore) here and
 /// by SQL backends in their own crates.
@@ -149,7 +162,7 @@ pub trait Store: Send + Sync {
     /// 2. loads the user's record and what `target` names ([`Loaded`]) and calls `check` with it,
     ///    once; `check` is the facade's pure, synchronous verification (open the sealed secret, run the
     ///    TOTP window, compare tags) and does no I/O;
-    /// 3. writes its [`Verdict`]: [`Accept`](Verdict::Accept) consumes what [`Consume`](crate::Consume) says and
+    /// 3. writes its [`Verdict`]: [`Accept`](Verdict::Accept) consumes what [`Consume`] says and
     ///    resets the failure count (failures 0, no lock) and returns [`Attempt::Accepted`];
     ///    [`Reject`](Verdict::Reject) increments `failures`, sets `locked_until = now + d` if
     ///    `rule.lock_for(failures)` is `Some(d)`, and returns [`Attempt::Rejected`] with the new
@@ -159,7 +172,7 @@ pub trait Store: Send + Sync {
     /// So of any number of racing attempts with the same TOTP step, phone code, recovery code or
     /// pending registration, at most one is accepted, also across processes; N racing rejections of an
     /// unlocked user at 0 failures yield the counts 1..=N, each exactly once, until the lock stops
-    /// them. [`Consume::TotpStep`](crate::Consume::TotpStep) is still a compare-and-set: a step not above the stored one is not
+    /// them. [`Consume::TotpStep`] is still a compare-and-set: a step not above the stored one is not
     /// accepted (the attempt counts as rejected).
     ///
     /// If the returned future is dropped before the commit, the transaction rolls back: nothing is

@@ -29,7 +29,7 @@ fn ring(keys: &[(u32, u8)]) -> KeyRing {
     ring
 }
 
-fn recorded(checks: &[mfa::KeyCheck]) -> Vec<CheckedKey> {
+fn recorded(checks: &[mfa::store::KeyCheck]) -> Vec<CheckedKey> {
     let mut keys: Vec<CheckedKey> = checks.iter().map(|c| c.key).collect();
     keys.sort();
     keys

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use common::*;
+use mfa::store::{Credential, SealedSecret};
 use mfa::{
-    Channel, Credential, Error, EventKind, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, PhoneKind,
-    SealedSecret, SignInContext, Store, UnixTime, UserId,
+    Channel, Error, EventKind, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, PhoneKind, SignInContext,
+    Store, UnixTime, UserId,
 };
 use mfa_enroll::KeyUri;
 

@@ -8,11 +8,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::*;
+use mfa::store::{
+    Attempt, AttemptTarget, DeviceRecord, Loaded, MethodRecord, PendingEnrollment, PhoneChallenge,
+    SealedSecret, Tag, ThrottleState, Verdict,
+};
 use mfa::{
-    AppPasswordId, AppPasswordRecord, Attempt, AttemptTarget, Channel, DeviceId, DeviceRecord, Error,
-    EventKind, KeyId, KeyRing, Loaded, ManualClock, MemoryStore, MethodId, MethodRecord, MfaState,
-    PendingEnrollment, PhoneChallenge, PhoneKind, PhoneNumber, SealedSecret, SendLimit, SignInContext, Store,
-    StoreError, Tag, ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict,
+    AppPasswordId, AppPasswordRecord, Channel, DeviceId, Error, EventKind, KeyId, KeyRing, ManualClock,
+    MemoryStore, MethodId, MfaState, PhoneKind, PhoneNumber, SendLimit, SignInContext, Store, StoreError,
+    ThrottleRule, UnixTime, UserId, UserRecord,
 };
 
 const MOBILE: &str = "+14155550100";
@@ -192,7 +195,7 @@ impl Store for FaultyStore {
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> Result<mfa::PhoneSend, StoreError> {
+    ) -> Result<mfa::store::PhoneSend, StoreError> {
         self.check("record_phone_send")?;
         self.inner.record_phone_send(user, number, now, limit).await
     }
@@ -281,12 +284,15 @@ impl Store for FaultyStore {
         self.inner.forget_all_devices(user).await
     }
 
-    async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+    async fn key_checks(&self) -> Result<Vec<mfa::store::KeyCheck>, StoreError> {
         self.check("key_checks")?;
         self.inner.key_checks().await
     }
 
-    async fn record_key_checks(&self, checks: Vec<mfa::KeyCheck>) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+    async fn record_key_checks(
+        &self,
+        checks: Vec<mfa::store::KeyCheck>,
+    ) -> Result<Vec<mfa::store::KeyCheck>, StoreError> {
         self.check("record_key_checks")?;
         self.inner.record_key_checks(checks).await
     }

@@ -14,9 +14,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mfa::store::{
+    Attempt, AttemptTarget, Consume, Credential, LoadedCredential, MethodRecord, SealedSecret, Verdict,
+};
 use mfa::{
-    AppPasswordRecord, Attempt, AttemptTarget, Consume, Credential, KeyId, LoadedCredential, MethodId,
-    MethodRecord, SealedSecret, Store, StoreError, ThrottleRule, TotpParams, UnixTime, UserId, Verdict,
+    AppPasswordRecord, KeyId, MethodId, Store, StoreError, ThrottleRule, TotpParams, UnixTime, UserId,
 };
 use mfa_app_password::{AppPasswords, Argon2Params, IssueOptions, TagKey};
 use mfa_sqlx::PgStore;
@@ -200,7 +202,7 @@ pub async fn count_failure<S: Store>(
     now: UnixTime,
     rule: &ThrottleRule,
 ) -> Result<Attempt<()>, StoreError> {
-    let nobody = mfa::Tag::from_bytes([0xEE; 32]);
+    let nobody = mfa::store::Tag::from_bytes([0xEE; 32]);
     store
         .attempt(user, AttemptTarget::RecoveryCode(&nobody), now, rule, |_| {
             (Verdict::Reject, ())

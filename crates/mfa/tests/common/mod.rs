@@ -4,12 +4,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mfa::store::{
+    Attempt, AttemptTarget, DeviceRecord, Loaded, MethodRecord, PendingEnrollment, PhoneChallenge,
+    SealedSecret, Tag, ThrottleState, Verdict,
+};
 use mfa::{
-    AppPasswordId, AppPasswordRecord, Attempt, AttemptTarget, Channel, Config, DeliveryError, DeviceId,
-    DeviceRecord, KeyId, KeyRing, Loaded, ManualClock, MemoryStore, MessageId, MethodId, MethodRecord, Mfa,
-    PendingEnrollment, PhoneChallenge, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber,
-    RecordingEventSink, RecordingPhoneDelivery, SealedSecret, SendLimit, Store, StoreError, Tag, TagSecret,
-    ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict, Verified,
+    AppPasswordId, AppPasswordRecord, Channel, Config, DeliveryError, DeviceId, KeyId, KeyRing, ManualClock,
+    MemoryStore, MessageId, MethodId, Mfa, PhoneDelivery, PhoneKind, PhoneMessage, PhoneNumber,
+    RecordingEventSink, RecordingPhoneDelivery, SendLimit, Store, StoreError, TagSecret, ThrottleRule,
+    UnixTime, UserId, UserRecord, Verified,
 };
 use mfa_app_password::Argon2Params;
 use mfa_enroll::KeyUri;
@@ -473,7 +476,7 @@ impl<S: Store> Store for YieldingStore<S> {
         number: &PhoneNumber,
         now: UnixTime,
         limit: &SendLimit,
-    ) -> Result<mfa::PhoneSend, StoreError> {
+    ) -> Result<mfa::store::PhoneSend, StoreError> {
         tokio::task::yield_now().await;
         self.0.record_phone_send(user, number, now, limit).await
     }
@@ -558,12 +561,15 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.forget_all_devices(user).await
     }
 
-    async fn key_checks(&self) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+    async fn key_checks(&self) -> Result<Vec<mfa::store::KeyCheck>, StoreError> {
         tokio::task::yield_now().await;
         self.0.key_checks().await
     }
 
-    async fn record_key_checks(&self, checks: Vec<mfa::KeyCheck>) -> Result<Vec<mfa::KeyCheck>, StoreError> {
+    async fn record_key_checks(
+        &self,
+        checks: Vec<mfa::store::KeyCheck>,
+    ) -> Result<Vec<mfa::store::KeyCheck>, StoreError> {
         tokio::task::yield_now().await;
         self.0.record_key_checks(checks).await
     }
