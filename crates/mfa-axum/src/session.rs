@@ -192,6 +192,10 @@ impl MfaWeb {
     /// remembered-device cookie. When the policy asks for nothing the session is signed in (with a
     /// new id); otherwise it waits for the second factor. A remembered device that spared the prompt
     /// gets its cookie refreshed; one the facade refused gets it cleared.
+    ///
+    /// A sign-in the policy denies (an administrator's block, reported suspicious activity) is
+    /// cleared from the session and answered [`mfa::Error::NotAllowed`] (403); the cookie is not
+    /// touched then.
     pub async fn begin_sign_in<S: Store, P: PhoneDelivery>(
         &self,
         mfa: &Mfa<S, P>,
@@ -218,6 +222,15 @@ impl MfaWeb {
         };
         state.stage = match sign_in.decision.action {
             Action::Allow => SignInStage::SignedIn,
+            Action::Deny => {
+                // A refused sign-in (blocked, suspicious activity reported) leaves nothing behind.
+                self.clear(session).await?;
+                let reason = sign_in.decision.reasons.first().copied();
+                return Err(match reason {
+                    Some(reason) => self.error(mfa::Error::NotAllowed(reason)),
+                    None => Rejection::NotSignedIn.into(),
+                });
+            }
             _ => SignInStage::SecondFactorPending,
         };
         if state.stage == SignInStage::SignedIn {
@@ -259,13 +272,15 @@ impl MfaWeb {
     /// Signs the session out: its sign-in state and CSRF token go, and it gets a new id.
     pub async fn sign_out(&self, session: &Session) -> Result<(), ErrorResponse> {
         self.clear(session).await?;
+        session.remove_value(CSRF_SESSION_KEY).await?;
         session.cycle_id().await?;
         Ok(())
     }
 
+    /// Drops the sign-in state (a revoked or refused sign-in); the CSRF token stays, so the sign-in
+    /// form the browser shows still posts.
     async fn clear(&self, session: &Session) -> Result<(), ErrorResponse> {
         session.remove_value(STATE_KEY).await?;
-        session.remove_value(CSRF_SESSION_KEY).await?;
         Ok(())
     }
 }

@@ -48,6 +48,8 @@ async fn password_then_code_signs_in_and_the_session_id_changes_at_each_step() {
     assert_eq!(browser.post("/sign-out", "").await.status, StatusCode::OK);
     assert_ne!(browser.session_id(), Some(signed_in));
     assert_eq!(browser.get("/me").await.status, StatusCode::UNAUTHORIZED);
+    // The CSRF token went with the sign-in: the next user of this browser gets a new one.
+    assert_eq!(browser.post("/sign-out", "").await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -186,4 +188,21 @@ async fn a_method_change_voids_the_mfa_proof_but_not_the_session() {
     host.mfa.require_reregistration(&host.alice).await.unwrap();
     assert_eq!(browser.get("/me").await.status, StatusCode::OK);
     assert_eq!(browser.get("/sensitive").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_denied_sign_in_is_403_and_leaves_no_pending_sign_in() {
+    use mfa::Store;
+    let host = Host::new(WebConfig::default()).await;
+    host.mfa
+        .store()
+        .update_user(&host.alice, |r| r.blocked_by_admin = true)
+        .await
+        .unwrap();
+    let mut browser = host.client();
+    let answer = browser.password().await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    let answer = browser.verify(&host, false).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.body, r#"{"error":"not signed in"}"#);
 }
