@@ -42,6 +42,12 @@ pub struct AppState {
     pub web: MfaWeb,
 }
 
+impl FromRef<AppState> for Arc<Service> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.mfa)
+    }
+}
+
 impl FromRef<AppState> for MfaWeb {
     fn from_ref(state: &AppState) -> Self {
         state.web.clone()
@@ -209,6 +215,10 @@ impl Host {
             .route("/sensitive-5", get(sensitive_5))
             .route("/csrf", get(csrf))
             .route("/sign-out", post(sign_out))
+            .nest(
+                "/api",
+                mfa_axum::json_routes::<AppState, MemoryStore, RecordingPhoneDelivery>(),
+            )
             .layer(axum::middleware::from_fn(require_csrf))
             .layer(sessions)
             .with_state(state);
@@ -335,6 +345,25 @@ impl Client {
             .body(Body::from(form.to_owned()))
             .unwrap();
         self.send(request).await
+    }
+
+    /// A request with a JSON body (or none) and the CSRF header.
+    pub async fn json(&mut self, method: &str, path: &str, body: Option<serde_json::Value>) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, self.cookie_header());
+        if let Some(token) = &self.csrf {
+            request = request.header(CSRF_HEADER, token);
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
     }
 
     pub async fn password(&mut self) -> Answer {
