@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mfa::{Clock, Error, Mfa, PhoneDelivery, Store, SystemClock, UnixTime, UserId, UserRecord};
+use mfa::{Clock, Error, Mfa, PhoneDelivery, Store, UnixTime, UserId, UserRecord};
 
 /// Settings of the web layer. Every field has a default ([`WebConfig::default`]): cookies for HTTPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,18 +86,19 @@ impl fmt::Debug for MfaWeb {
 }
 
 impl MfaWeb {
-    /// The web layer over `mfa`, reading time from the [`SystemClock`]. Give it the same clock as the
-    /// facade with [`with_clock`](Self::with_clock) if you changed that one.
+    /// The web layer over `mfa`, reading time from the facade's own clock ([`Mfa::clock`]), so the
+    /// two never drift apart.
     pub fn new<S: Store + 'static, P: PhoneDelivery + 'static>(
         mfa: Arc<Mfa<S, P>>,
         config: WebConfig,
     ) -> Self {
         let step_up_freshness = mfa.policy().config().step_up_freshness;
+        let clock = Arc::clone(mfa.clock());
         MfaWeb {
             inner: Arc::new(Inner {
                 records: mfa,
                 config,
-                clock: Arc::new(SystemClock),
+                clock,
                 step_up_freshness,
             }),
         }

@@ -159,6 +159,12 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         &self.config.policy
     }
 
+    /// The clock the flows read (so that layers around the service, such as a web layer's session
+    /// checks, read the same time).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     fn now(&self) -> UnixTime {
         self.clock.now()
     }
