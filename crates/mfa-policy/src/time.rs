@@ -119,12 +119,15 @@ impl<'de> Deserialize<'de> for UnixTime {
                 f.write_str("seconds since the Unix epoch")
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<UnixTime, E> {
-                Ok(UnixTime::from_secs(v))
+                // Refused rather than saturated: an instant read must write back as it was read.
+                v.checked_mul(MILLIS_PER_SEC)
+                    .map(UnixTime)
+                    .ok_or_else(|| E::custom("instant out of range"))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<UnixTime, E> {
                 i64::try_from(v)
-                    .map(UnixTime::from_secs)
                     .map_err(|_| E::custom("instant out of range"))
+                    .and_then(|v| self.visit_i64(v))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<UnixTime, E> {
                 let millis = (v * 1000.0).round();

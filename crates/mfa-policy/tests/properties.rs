@@ -314,3 +314,15 @@ proptest! {
         }
     }
 }
+
+/// Found by the policy_json fuzz target: 18 digits of seconds overflowed the milliseconds and were
+/// saturated on reading, so they wrote back as another instant. Now refused.
+#[test]
+fn instants_beyond_the_milliseconds_range_are_refused() {
+    assert!(serde_json::from_str::<UnixTime>("555555555555555555").is_err());
+    assert!(serde_json::from_str::<UnixTime>("-555555555555555555").is_err());
+    assert!(serde_json::from_str::<UnixTime>("18446744073709551615").is_err());
+    let edge = i64::MAX / 1000;
+    let at: UnixTime = serde_json::from_str(&edge.to_string()).unwrap();
+    assert_eq!(serde_json::to_string(&at).unwrap(), edge.to_string());
+}
