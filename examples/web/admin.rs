@@ -20,21 +20,19 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/revoke", post(revoke))
 }
 
-/// The signed-in user, if an administrator; anyone else gets 403.
-fn admin(app: &AppState, user: &User) -> Result<(), Response> {
-    match app.accounts.by_user(&user.user).is_some_and(|a| a.admin) {
-        true => Ok(()),
-        false => {
-            let page = ErrorPage {
-                message: "Only an administrator may open this page.".to_owned(),
-            };
-            Err((StatusCode::FORBIDDEN, render(&page)).into_response())
-        }
+/// A 403 page unless the signed-in user is an administrator.
+fn refused(app: &AppState, user: &User) -> Option<Response> {
+    if app.accounts.by_user(&user.user).is_some_and(|a| a.admin) {
+        return None;
     }
+    let page = ErrorPage {
+        message: "Only an administrator may open this page.".to_owned(),
+    };
+    Some((StatusCode::FORBIDDEN, render(&page)).into_response())
 }
 
 async fn page(State(app): State<AppState>, user: User) -> Response {
-    if let Err(refused) = admin(&app, &user) {
+    if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     let mut users = Vec::new();
@@ -71,7 +69,7 @@ struct StateForm {
 }
 
 async fn set_state(State(app): State<AppState>, user: User, Form(form): Form<StateForm>) -> Response {
-    if let Err(refused) = admin(&app, &user) {
+    if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     let state = match form.state.as_str() {
@@ -91,7 +89,7 @@ struct UserForm {
 }
 
 async fn reregister(State(app): State<AppState>, user: User, Form(form): Form<UserForm>) -> Response {
-    if let Err(refused) = admin(&app, &user) {
+    if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     match app.mfa.require_reregistration(&form.user).await {
@@ -101,7 +99,7 @@ async fn reregister(State(app): State<AppState>, user: User, Form(form): Form<Us
 }
 
 async fn revoke(State(app): State<AppState>, user: User, Form(form): Form<UserForm>) -> Response {
-    if let Err(refused) = admin(&app, &user) {
+    if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     match app.mfa.revoke_mfa_sessions(&form.user).await {

@@ -361,3 +361,72 @@ async fn the_outbox_is_mounted_only_in_development_mode() {
     let mut browser = Browser::new(&app);
     assert_eq!(browser.get("/dev/outbox").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_admin_enforces_mfa_and_the_user_is_asked_to_register() {
+    let app = service(true).await;
+    // Bob is no administrator.
+    let mut bob = Browser::new(&app);
+    password(&mut bob, "bob").await;
+    assert_eq!(bob.get("/admin").await.status, StatusCode::FORBIDDEN);
+    sign_out(&mut bob).await;
+
+    // The administrator (MFA enabled) registers an app at sign-in, then enforces MFA for Bob.
+    let mut admin = Browser::new(&app);
+    let (_, token) = password(&mut admin, "admin").await;
+    let register = admin.get("/register/app").await;
+    let (key, method) = (typed_key(&register.body), field(&register.body, "method"));
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("method", &method),
+        ("code", &app_code(&key, 0)),
+    ];
+    assert_eq!(
+        admin.post("/register/app", &fields).await.location.as_deref(),
+        Some("/")
+    );
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("user", "user-bob"),
+        ("state", "enforced"),
+    ];
+    assert_eq!(
+        admin.post("/admin/state", &fields).await.location.as_deref(),
+        Some("/admin")
+    );
+    assert!(
+        admin
+            .get("/admin")
+            .await
+            .body
+            .contains(r#"value="enforced" selected"#)
+    );
+
+    let (page, _) = password(&mut bob, "bob").await;
+    assert_eq!(page.location.as_deref(), Some("/sign-in/next"));
+    assert!(
+        bob.get("/sign-in/next")
+            .await
+            .body
+            .contains("More information required")
+    );
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_the_other_browsers_session() {
+    let app = service(true).await;
+    let (mut first, mut second) = (Browser::new(&app), Browser::new(&app));
+    for browser in [&mut first, &mut second] {
+        let (page, _) = password(browser, "bob").await;
+        assert_eq!(page.location.as_deref(), Some("/"));
+    }
+    let token = field(&first.get("/security-info").await.body, "csrf_token");
+    let out = first
+        .post("/security-info/sign-out-everywhere", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    assert_eq!(second.get("/").await.location.as_deref(), Some("/sign-in"));
+    assert_eq!(first.get("/").await.location.as_deref(), Some("/sign-in"));
+}
