@@ -16,7 +16,7 @@ use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 use crate::accounts::Accounts;
 use crate::pages::{ErrorPage, render};
-use crate::{admin, auth, outbox, security_info};
+use crate::{admin, auth, mail, outbox, security_info};
 
 /// The facade on the embedded SQLite file; the delivery records texts and calls (there is no real
 /// phone provider here) for the development outbox.
@@ -107,7 +107,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/style.css", get(style))
         .merge(auth::routes())
         .merge(security_info::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(mail::routes());
     if state.dev {
         router = router.merge(outbox::routes());
     }

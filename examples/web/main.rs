@@ -15,6 +15,7 @@ mod accounts;
 mod admin;
 mod app;
 mod auth;
+mod mail;
 mod outbox;
 mod pages;
 mod security_info;

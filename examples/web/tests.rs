@@ -430,3 +430,59 @@ async fn sign_out_everywhere_ends_the_other_browsers_session() {
     assert_eq!(second.get("/").await.location.as_deref(), Some("/sign-in"));
     assert_eq!(first.get("/").await.location.as_deref(), Some("/sign-in"));
 }
+
+#[tokio::test]
+async fn an_app_password_serves_the_mail_client_until_deleted() {
+    let app = service(true).await;
+    let mut browser = Browser::new(&app);
+    // App passwords need a registered method.
+    alice_registers(&mut browser).await;
+    let token = field(&browser.get("/security-info").await.body, "csrf_token");
+    let created = browser
+        .post(
+            "/security-info/app-passwords",
+            &[("csrf_token", &token), ("name", "Mail on my laptop")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    assert!(created.body.contains("only time it is shown"));
+    let start = created.body.find("<li><code>").unwrap() + "<li><code>".len();
+    let secret = created.body[start..].split('<').next().unwrap().to_owned();
+
+    let mail = |user: &str, password: &str| {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        Request::get("/legacy/mail")
+            .header(header::AUTHORIZATION, format!("Basic {credentials}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    use base64::Engine;
+    let answer = app.clone().oneshot(mail("alice", &secret)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer = app
+        .clone()
+        .oneshot(mail("alice", "alice-demo-password"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::UNAUTHORIZED,
+        "the account password is not an app password"
+    );
+
+    let info = browser.get("/security-info").await;
+    assert!(info.body.contains("Mail on my laptop"));
+    let id = field(
+        &info.body[info.body.find("app-passwords/delete").unwrap()..],
+        "id",
+    );
+    let deleted = browser
+        .post(
+            "/security-info/app-passwords/delete",
+            &[("csrf_token", &token), ("id", &id)],
+        )
+        .await;
+    assert_eq!(deleted.location.as_deref(), Some("/security-info"));
+    let answer = app.clone().oneshot(mail("alice", &secret)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+}
