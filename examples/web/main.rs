@@ -145,12 +145,32 @@ async fn serve(options: Options) -> Result<(), String> {
         );
     }
     axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(async {
-            // Ctrl-C stops it; if the signal cannot be watched, run until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
+        .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// Ctrl-C, or SIGTERM on Unix, stops the service (and removes the temporary database). A signal
+/// that cannot be watched is waited for forever.
+async fn shutdown() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }
