@@ -1,0 +1,274 @@
+//! The router and its state, the page extractors, and errors as pages.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mfa::{Config, KeyRing, Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId};
+use mfa_axum::{CsrfToken, ErrorResponse, MfaWeb, Rejection, SignInStage, WebConfig, require_csrf};
+use mfa_sqlx::SqliteStore;
+use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
+
+use crate::accounts::Accounts;
+use crate::pages::{ErrorPage, render};
+use crate::{admin, auth, mail, outbox, security_info};
+
+/// The facade on the embedded SQLite file; the delivery records texts and calls (there is no real
+/// phone provider here) for the development outbox.
+pub(crate) type Service = Mfa<SqliteStore, RecordingPhoneDelivery>;
+
+/// The router's state.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) mfa: Arc<Service>,
+    pub(crate) web: MfaWeb,
+    pub(crate) accounts: Arc<Accounts>,
+    /// Development mode: the outbox page is mounted.
+    pub(crate) dev: bool,
+}
+
+impl FromRef<AppState> for MfaWeb {
+    fn from_ref(state: &AppState) -> Self {
+        state.web.clone()
+    }
+}
+
+impl AppState {
+    /// The service on the database file at `path` (created, mode 0600, if missing).
+    pub(crate) async fn open(path: &Path, keys: KeyRing, tags: TagSecret, dev: bool) -> Result<Self, String> {
+        let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
+        store.migrate().await.map_err(|e| e.to_string())?;
+        Self::with_store(store, keys, tags, dev).await
+    }
+
+    /// The service on `store`, with the demo accounts' MFA states set.
+    pub(crate) async fn with_store(
+        store: SqliteStore,
+        keys: KeyRing,
+        tags: TagSecret,
+        dev: bool,
+    ) -> Result<Self, String> {
+        let config = Config {
+            issuer: "mfa-kit demo".to_owned(),
+            ..Config::default()
+        };
+        let mfa = Arc::new(
+            Mfa::new(config, keys, tags, store, RecordingPhoneDelivery::new()).map_err(|e| e.to_string())?,
+        );
+        let accounts = Accounts::demo().map_err(|e| e.to_string())?;
+        for account in accounts.all() {
+            let record = mfa
+                .store()
+                .get_user(&account.user)
+                .await
+                .map_err(|e| e.to_string())?;
+            if record.is_none() {
+                mfa.set_mfa_state(&account.user, account.initial_state)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        // Plain HTTP on 127.0.0.1: cookies without `Secure`. Behind TLS, use `WebConfig::default()`.
+        let web = MfaWeb::new(Arc::clone(&mfa), WebConfig::localhost_http());
+        Ok(AppState {
+            mfa,
+            web,
+            accounts: Arc::new(accounts),
+            dev,
+        })
+    }
+
+    /// The user name shown for `user`.
+    pub(crate) fn username(&self, user: &UserId) -> String {
+        self.accounts
+            .by_user(user)
+            .map_or_else(|| user.to_string(), |a| a.username.to_owned())
+    }
+
+    /// "Don't ask again for N days": the policy's remembered-device window, if it has one.
+    pub(crate) fn remember_days(&self) -> Option<u64> {
+        self.mfa
+            .policy()
+            .config()
+            .remember_device
+            .map(|d| d.as_secs().div_ceil(86_400))
+    }
+}
+
+/// The whole service.
+pub(crate) fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/", get(auth::home))
+        .route("/static/style.css", get(style))
+        .merge(auth::routes())
+        .merge(security_info::routes())
+        .merge(admin::routes())
+        .merge(mail::routes());
+    if state.dev {
+        router = router.merge(outbox::routes());
+    }
+    // Session cookies without `Secure` for plain HTTP on 127.0.0.1 (SameSite=Strict, HttpOnly).
+    let sessions = SessionManagerLayer::new(Sessions::default()).with_secure(false);
+    router
+        .layer(axum::middleware::from_fn(require_csrf))
+        .layer(sessions)
+        .with_state(state)
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("static/style.css"),
+    )
+}
+
+/// A signed-in user, for pages: not signed in redirects to the sign-in page, a pending second factor
+/// to its prompt.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) user: UserId,
+    pub(crate) mfa_at: Option<UnixTime>,
+    pub(crate) csrf: CsrfToken,
+}
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match mfa_axum::SignedIn::from_request_parts(parts, state).await {
+            Ok(signed_in) => Ok(User {
+                user: signed_in.user,
+                mfa_at: signed_in.mfa_at,
+                csrf: CsrfToken::from_request_parts(parts, state)
+                    .await
+                    .map_err(rejection)?,
+            }),
+            Err(why) => Err(rejection(why)),
+        }
+    }
+}
+
+/// A sign-in in progress or a signed-in user: who may run a registration (during sign-in for "More
+/// information required", or from the security info page).
+#[derive(Debug, Clone)]
+pub(crate) struct Registrant {
+    pub(crate) user: UserId,
+    pub(crate) mfa_at: Option<UnixTime>,
+    pub(crate) signed_in: bool,
+    pub(crate) csrf: CsrfToken,
+}
+
+impl FromRequestParts<AppState> for Registrant {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| rejection(Rejection::Internal))?;
+        let Some(sign_in) = state
+            .web
+            .sign_in_state(&session)
+            .await
+            .map_err(|e| error_page(&e))?
+        else {
+            return Err(Redirect::to("/sign-in").into_response());
+        };
+        Ok(Registrant {
+            user: sign_in.user,
+            mfa_at: sign_in.mfa_at,
+            signed_in: sign_in.stage == SignInStage::SignedIn,
+            csrf: CsrfToken::of(&session).await.map_err(rejection)?,
+        })
+    }
+}
+
+/// An extractor's refusal as a page or a redirect.
+pub(crate) fn rejection(why: Rejection) -> Response {
+    match why {
+        Rejection::NotSignedIn => Redirect::to("/sign-in").into_response(),
+        Rejection::SecondFactorPending => Redirect::to("/sign-in/next").into_response(),
+        other => error_page(&ErrorResponse::from(other)),
+    }
+}
+
+/// An error as a page: the status and the message `ErrorResponse` chose (nothing that helps an
+/// attacker), `Retry-After` for a lock, and a way back.
+pub(crate) fn error_page(error: &ErrorResponse) -> Response {
+    let status = error.status();
+    let message = match (error.error(), error.retry_after()) {
+        (Some(mfa::Error::Rejected), _) => "That code didn't work. Check the code and try again.".to_owned(),
+        (_, Some(seconds)) => format!("Too many attempts. Try again in {}.", wait(seconds)),
+        _ if status == StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong on our side.".to_owned(),
+        _ => sentence(error.message()),
+    };
+    let mut response = (status, render(&ErrorPage { message })).into_response();
+    if let Some(seconds) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A facade error as a page, `Retry-After` counted by the web layer's clock.
+pub(crate) fn mfa_error(state: &AppState, error: mfa::Error) -> Response {
+    error_page(&state.web.error(error))
+}
+
+fn wait(seconds: u64) -> String {
+    match seconds {
+        1 => "1 second".to_owned(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
+}
+
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => "Something went wrong.".to_owned(),
+    }
+}
+
+/// A sign-in whose second factor (or registration) is still to come, for pages.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub(crate) user: UserId,
+    pub(crate) csrf: CsrfToken,
+}
+
+impl FromRequestParts<AppState> for Pending {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match mfa_axum::PendingSecondFactor::from_request_parts(parts, state).await {
+            Ok(pending) => Ok(Pending {
+                user: pending.user,
+                csrf: CsrfToken::from_request_parts(parts, state)
+                    .await
+                    .map_err(rejection)?,
+            }),
+            // Signed in already, or not at all.
+            Err(Rejection::NotSignedIn) => Err(Redirect::to("/").into_response()),
+            Err(why) => Err(rejection(why)),
+        }
+    }
+}
+
+/// A facade error from a sensitive action: a stale second factor goes to the step-up prompt.
+pub(crate) fn sensitive_error(state: &AppState, error: mfa::Error) -> Response {
+    match error {
+        mfa::Error::StepUpRequired => Redirect::to("/step-up/verify").into_response(),
+        error => mfa_error(state, error),
+    }
+}

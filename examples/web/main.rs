@@ -1,0 +1,176 @@
+//! The reference web service: sign-in with a password and a second factor, registration, the
+//! security info page, an admin page and a development outbox, server-rendered, on an embedded
+//! SQLite file.
+//!
+//! ```text
+//! cargo run --example web                  # http://127.0.0.1:8080
+//! cargo run --example web -- --port 18080  # or PORT=18080
+//! ```
+//!
+//! Without `MFA_KEYS` and `MFA_TAG_SECRET` it generates keys at start and runs in development mode:
+//! a fresh database in a temporary directory, texts and calls recorded for the `/dev/outbox` page.
+//! The demo accounts it prints are the host's own concern (see `accounts.rs`), not the library's.
+
+mod accounts;
+mod admin;
+mod app;
+mod auth;
+mod mail;
+mod outbox;
+mod pages;
+mod security_info;
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mfa::{KeyId, KeyRing, TagSecret};
+
+/// What the command line and the environment say.
+struct Options {
+    port: u16,
+    data_dir: Option<PathBuf>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut port = match std::env::var("PORT") {
+        Ok(text) => Some(
+            text.parse::<u16>()
+                .map_err(|_| format!("PORT={text:?} is not a port number"))?,
+        ),
+        Err(_) => None,
+    };
+    let mut data_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => {
+                let text = args.next().ok_or("--port needs a number")?;
+                port = Some(
+                    text.parse()
+                        .map_err(|_| format!("--port {text:?} is not a port number"))?,
+                );
+            }
+            "--data-dir" => {
+                data_dir = Some(PathBuf::from(args.next().ok_or("--data-dir needs a directory")?))
+            }
+            "--help" | "-h" => {
+                return Err("usage: web [--port PORT] [--data-dir DIR]\n\
+                     PORT (default 8080) may also come from the PORT variable; without --data-dir the \
+                     database goes to a new temporary directory.\n\
+                     MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off."
+                    .to_owned());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(Options {
+        port: port.unwrap_or(8080),
+        data_dir,
+    })
+}
+
+fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(options: Options) -> Result<(), String> {
+    // Keys: the operator's when set, else new ones (development mode).
+    let (keys, tags, dev) = match std::env::var_os("MFA_KEYS") {
+        Some(_) => (
+            KeyRing::from_env("MFA_KEYS").map_err(|e| e.to_string())?,
+            TagSecret::from_env("MFA_TAG_SECRET").map_err(|e| e.to_string())?,
+            false,
+        ),
+        None => (
+            KeyRing::generate(KeyId(1)).map_err(|e| e.to_string())?,
+            TagSecret::generate().map_err(|e| e.to_string())?,
+            true,
+        ),
+    };
+    // The database: the given directory, or a temporary one removed at exit.
+    let temp;
+    let dir = match options.data_dir {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("mfa-web-")
+                .tempdir()
+                .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            temp.path().to_owned()
+        }
+    };
+    let database = dir.join("mfa.sqlite3");
+    let state = app::AppState::open(&database, keys, tags, dev).await?;
+
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    println!("mfa-kit reference web service on http://{address}/");
+    println!("database: {}", database.display());
+    if dev {
+        println!("DEVELOPMENT MODE: keys generated at start, texts and calls on http://{address}/dev/outbox");
+    }
+    println!("demo accounts (a demo of the host's own password check, not for production):");
+    for account in state.accounts.all() {
+        println!(
+            "  {:<6} password {:<22} MFA {:?}{}",
+            account.username,
+            account.password,
+            account.initial_state,
+            if account.admin { ", administrator" } else { "" }
+        );
+    }
+    axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// Ctrl-C, or SIGTERM on Unix, stops the service (and removes the temporary database). A signal
+/// that cannot be watched is waited for forever.
+async fn shutdown() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
