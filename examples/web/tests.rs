@@ -486,3 +486,20 @@ async fn an_app_password_serves_the_mail_client_until_deleted() {
     let answer = app.clone().oneshot(mail("alice", &secret)).await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn recovery_codes_are_offered_only_to_a_user_with_a_method() {
+    // Bob (MFA disabled) has no method: the facade would refuse recovery codes, so the page does not
+    // offer them; it says why.
+    let app = service(true).await;
+    let mut bob = Browser::new(&app);
+    password(&mut bob, "bob").await;
+    let page = bob.get("/security-info").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Generate new codes"), "{}", page.body);
+    assert!(
+        page.body.contains("recovery codes stand in for one"),
+        "{}",
+        page.body
+    );
+}
