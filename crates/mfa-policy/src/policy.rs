@@ -131,6 +131,35 @@ impl Policy {
             .map(|window| remembered_at.saturating_add(window))
     }
 
+    /// When a device remembered at `remembered_at` and last used at `last_used_at` stops sparing the
+    /// prompt: `(lapses_at, ends_at)`, the instant it lapses if unused until then (the inactivity
+    /// limit after its last use, never after the end) and the instant it ends whatever its use (the
+    /// remembered window, or the maximum authentication age if shorter). The same rules as
+    /// [`decide`](Self::decide), as instants for a cookie's `Max-Age` and a settings page.
+    ///
+    /// ```
+    /// use mfa_policy::{Policy, UnixTime};
+    /// use std::time::Duration;
+    ///
+    /// let day = |n: u64| UnixTime::from_secs(0).saturating_add(Duration::from_secs(n * 86_400));
+    /// // Remembered for 90 days, 14 if unused; used on day 10.
+    /// assert_eq!(Policy::hosted_suite().remembered_lapse(day(0), day(10)), (day(24), day(90)));
+    /// ```
+    #[must_use]
+    pub fn remembered_lapse(&self, remembered_at: UnixTime, last_used_at: UnixTime) -> (UnixTime, UnixTime) {
+        let config = &self.config;
+        let window_end = config
+            .remember_device
+            .map_or(remembered_at, |window| remembered_at.saturating_add(window));
+        let ends_at = config.max_age.map_or(window_end, |max| {
+            window_end.min(remembered_at.saturating_add(max))
+        });
+        let lapses_at = config.inactivity_limit.map_or(ends_at, |limit| {
+            ends_at.min(last_used_at.max(remembered_at).saturating_add(limit))
+        });
+        (lapses_at, ends_at)
+    }
+
     /// Decides what must happen before a sign-in or a sensitive action may go on, and why.
     ///
     /// The rules, in the order they are checked (see the crate README for each):

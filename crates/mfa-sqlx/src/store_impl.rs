@@ -762,12 +762,12 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::rows::db)?;
+                // The user's sends, then the number's.
                 let mut sends = Vec::with_capacity(2);
-                for query in [
-                    "SELECT sent_at FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $2",
-                    "SELECT sent_at FROM mfa_phone_sends WHERE number = $1 AND sent_at > $2",
+                for (query, key) in [
+                    ("SELECT sent_at FROM mfa_phone_sends WHERE user_id = $1 AND sent_at > $2", user.as_str()),
+                    ("SELECT sent_at FROM mfa_phone_sends WHERE number = $1 AND sent_at > $2", number.as_str()),
                 ] {
-                    let key = if sends.is_empty() { user.as_str() } else { number.as_str() };
                     let rows = sqlx::query(query)
                         .bind(key)
                         .bind(kept_from)

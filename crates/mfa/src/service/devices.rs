@@ -9,7 +9,6 @@ use zeroize::Zeroizing;
 use super::{Mfa, checked_name};
 use crate::ids::random_bytes;
 use crate::keys::token_hash;
-use mfa_policy::UnixTime;
 
 use crate::outcome::{DeviceSummary, DeviceToken, RememberedDevice, Verified};
 use crate::{DeviceId, DeviceRecord, Error, EventKind, PhoneDelivery, Store, UserId};
@@ -56,7 +55,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         for device in evicted {
             self.emit(&proof.user, now, EventKind::DeviceForgotten { device });
         }
-        let (lapses_at, ends_at) = self.lapse(proof.at, now);
+        let (lapses_at, ends_at) = self.config.policy.remembered_lapse(proof.at, now);
         Ok(RememberedDevice {
             id,
             token,
@@ -71,7 +70,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(devices
             .into_iter()
             .map(|d| {
-                let (lapses_at, ends_at) = self.lapse(d.created_at, d.last_used_at);
+                let (lapses_at, ends_at) = self.config.policy.remembered_lapse(d.created_at, d.last_used_at);
                 DeviceSummary {
                     id: d.id,
                     name: d.name,
@@ -82,23 +81,6 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 }
             })
             .collect())
-    }
-
-    /// When a device remembered at `created_at` and last used at `last_used_at` stops sparing the
-    /// prompt if unused, and whatever its use: the rules of the policy's `remembered` and
-    /// inactivity checks, as instants.
-    pub(super) fn lapse(&self, created_at: UnixTime, last_used_at: UnixTime) -> (UnixTime, UnixTime) {
-        let config = self.config.policy.config();
-        let window_end = config
-            .remember_device
-            .map_or(created_at, |window| created_at.saturating_add(window));
-        let ends_at = config
-            .max_age
-            .map_or(window_end, |max| window_end.min(created_at.saturating_add(max)));
-        let lapses_at = config.inactivity_limit.map_or(ends_at, |limit| {
-            ends_at.min(last_used_at.max(created_at).saturating_add(limit))
-        });
-        (lapses_at, ends_at)
     }
 
     /// Forgets one remembered device: it is asked for a second factor again.
