@@ -1,62 +1,97 @@
 //! DEMO ONLY: the host's users and their passwords. A real service keeps argon2id hashes in its
-//! users table; mfa-kit never sees a password. Here, three fixed demo accounts whose passwords are
-//! compared in constant time.
+//! users table; mfa-kit never sees a password. Here, accounts in memory (three demo accounts at
+//! start; tests and the load benchmark add their own) whose passwords are compared in constant time.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 use mfa::{MfaState, UserId};
 use mfa_axum::PasswordCheck;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
-/// A demo account.
+/// An account, as pages see it (no password).
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
-    pub(crate) username: &'static str,
-    pub(crate) password: &'static str,
+    pub(crate) username: String,
     pub(crate) user: UserId,
     pub(crate) admin: bool,
-    /// The MFA state set at start-up.
-    pub(crate) initial_state: MfaState,
 }
 
-/// The demo accounts.
 #[derive(Debug)]
-pub(crate) struct Accounts(Vec<Account>);
+struct Entry {
+    account: Account,
+    password: Zeroizing<String>,
+}
+
+/// The host's users table, by user name.
+#[derive(Debug, Default)]
+pub(crate) struct Accounts(RwLock<HashMap<String, Entry>>);
+
+/// The demo accounts made at start: user name, password, administrator, MFA state.
+pub(crate) const DEMO: [(&str, &str, bool, MfaState); 3] = [
+    ("alice", "alice-demo-password", false, MfaState::Enforced),
+    ("bob", "bob-demo-password", false, MfaState::Disabled),
+    ("admin", "admin-demo-password", true, MfaState::Enabled),
+];
 
 impl Accounts {
-    pub(crate) fn demo() -> Result<Self, mfa::Error> {
-        let account = |username, password, id, admin, initial_state| -> Result<Account, mfa::Error> {
-            Ok(Account {
-                username,
-                password,
-                user: UserId::new(id)?,
-                admin,
-                initial_state,
-            })
+    /// Adds an account whose user id is `user-NAME`; refuses a name already taken.
+    pub(crate) fn add(&self, username: &str, password: &str, admin: bool) -> Result<Account, String> {
+        let user = UserId::new(&format!("user-{username}")).map_err(|e| e.to_string())?;
+        let account = Account {
+            username: username.to_owned(),
+            user,
+            admin,
         };
-        Ok(Accounts(vec![
-            account(
-                "alice",
-                "alice-demo-password",
-                "user-alice",
-                false,
-                MfaState::Enforced,
-            )?,
-            account("bob", "bob-demo-password", "user-bob", false, MfaState::Disabled)?,
-            account(
-                "admin",
-                "admin-demo-password",
-                "user-admin",
-                true,
-                MfaState::Enabled,
-            )?,
-        ]))
+        let mut table = self.0.write().map_err(|_| "the accounts table is poisoned")?;
+        if table.contains_key(username) {
+            return Err(format!("the user name {username:?} is taken"));
+        }
+        table.insert(
+            username.to_owned(),
+            Entry {
+                account: account.clone(),
+                password: Zeroizing::new(password.to_owned()),
+            },
+        );
+        Ok(account)
     }
 
-    pub(crate) fn all(&self) -> &[Account] {
-        &self.0
+    /// Every account, by user name.
+    pub(crate) fn all(&self) -> Vec<Account> {
+        let Ok(table) = self.0.read() else {
+            return Vec::new();
+        };
+        let mut all: Vec<Account> = table.values().map(|e| e.account.clone()).collect();
+        all.sort_by(|a, b| a.username.cmp(&b.username));
+        all
     }
 
-    pub(crate) fn by_user(&self, user: &UserId) -> Option<&Account> {
-        self.0.iter().find(|a| &a.user == user)
+    pub(crate) fn by_name(&self, username: &str) -> Option<Account> {
+        self.0.read().ok()?.get(username).map(|e| e.account.clone())
+    }
+
+    pub(crate) fn by_user(&self, user: &UserId) -> Option<Account> {
+        let table = self.0.read().ok()?;
+        table
+            .values()
+            .find(|e| &e.account.user == user)
+            .map(|e| e.account.clone())
+    }
+
+    /// Sets the password of `user` when `current` is its password now; says whether it did.
+    pub(crate) fn change_password(&self, user: &UserId, current: &str, new: &str) -> bool {
+        let Ok(mut table) = self.0.write() else {
+            return false;
+        };
+        match table.values_mut().find(|e| &e.account.user == user) {
+            Some(entry) if bool::from(entry.password.as_bytes().ct_eq(current.as_bytes())) => {
+                entry.password = Zeroizing::new(new.to_owned());
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -64,15 +99,15 @@ impl PasswordCheck for Accounts {
     type Error = std::convert::Infallible;
 
     async fn check(&self, username: &str, password: &str) -> Result<Option<UserId>, Self::Error> {
-        // Every account is compared, in constant time, so the answer's timing says nothing.
-        let mut found = None;
-        for account in &self.0 {
-            let name = account.username.as_bytes().ct_eq(username.as_bytes());
-            let pass = account.password.as_bytes().ct_eq(password.as_bytes());
-            if bool::from(name & pass) {
-                found = Some(account.user.clone());
-            }
-        }
-        Ok(found)
+        let Ok(table) = self.0.read() else {
+            return Ok(None);
+        };
+        // An unknown name is compared with a stand-in too, so the two answers take alike time.
+        let (stored, user) = match table.get(username) {
+            Some(entry) => (entry.password.as_bytes(), Some(&entry.account.user)),
+            None => (&b"no such account: a stand-in password"[..], None),
+        };
+        let matches = bool::from(stored.ct_eq(password.as_bytes()));
+        Ok(user.filter(|_| matches).cloned())
     }
 }

@@ -1,15 +1,15 @@
 //! The administrator's page: per-user MFA state (disabled, enabled, enforced), require
 //! re-registration, revoke MFA sessions. Only the demo account marked administrator sees it.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use mfa::{MfaState, Store, UserId};
 use serde::Deserialize;
 
-use crate::app::{AppState, User, mfa_error};
+use crate::app::{AppState, PageForm, User, malformed_form, mfa_error};
 use crate::pages::{AdminPage, AdminRow, ErrorPage, render};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -18,6 +18,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/state", post(set_state))
         .route("/admin/reregister", post(reregister))
         .route("/admin/revoke", post(revoke))
+        .route("/admin/clear-report", post(clear_report))
 }
 
 /// A 403 page unless the signed-in user is an administrator.
@@ -47,13 +48,14 @@ async fn page(State(app): State<AppState>, user: User) -> Response {
         };
         users.push(AdminRow {
             id: account.user.to_string(),
-            username: account.username.to_owned(),
+            username: account.username,
             state: match record.mfa {
                 MfaState::Disabled => "disabled",
                 MfaState::Enabled => "enabled",
                 _ => "enforced",
             },
             methods,
+            reported: record.suspicious_activity_reported,
         });
     }
     render(&AdminPage {
@@ -68,14 +70,15 @@ struct StateForm {
     state: String,
 }
 
-async fn set_state(State(app): State<AppState>, user: User, Form(form): Form<StateForm>) -> Response {
+async fn set_state(State(app): State<AppState>, user: User, PageForm(form): PageForm<StateForm>) -> Response {
     if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     let state = match form.state.as_str() {
         "disabled" => MfaState::Disabled,
         "enabled" => MfaState::Enabled,
-        _ => MfaState::Enforced,
+        "enforced" => MfaState::Enforced,
+        _ => return malformed_form(),
     };
     match app.mfa.set_mfa_state(&form.user, state).await {
         Ok(()) => Redirect::to("/admin").into_response(),
@@ -88,7 +91,7 @@ struct UserForm {
     user: UserId,
 }
 
-async fn reregister(State(app): State<AppState>, user: User, Form(form): Form<UserForm>) -> Response {
+async fn reregister(State(app): State<AppState>, user: User, PageForm(form): PageForm<UserForm>) -> Response {
     if let Some(refused) = refused(&app, &user) {
         return refused;
     }
@@ -98,11 +101,26 @@ async fn reregister(State(app): State<AppState>, user: User, Form(form): Form<Us
     }
 }
 
-async fn revoke(State(app): State<AppState>, user: User, Form(form): Form<UserForm>) -> Response {
+async fn revoke(State(app): State<AppState>, user: User, PageForm(form): PageForm<UserForm>) -> Response {
     if let Some(refused) = refused(&app, &user) {
         return refused;
     }
     match app.mfa.revoke_mfa_sessions(&form.user).await {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(error) => mfa_error(&app, error),
+    }
+}
+
+/// The administrator has looked at a suspicious-activity report: prompts resume.
+async fn clear_report(
+    State(app): State<AppState>,
+    user: User,
+    PageForm(form): PageForm<UserForm>,
+) -> Response {
+    if let Some(refused) = refused(&app, &user) {
+        return refused;
+    }
+    match app.mfa.clear_suspicious_activity(&form.user).await {
         Ok(()) => Redirect::to("/admin").into_response(),
         Err(error) => mfa_error(&app, error),
     }

@@ -3,20 +3,25 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mfa::{Config, KeyRing, Mfa, RecordingPhoneDelivery, Store, TagSecret, UnixTime, UserId};
+use axum::{Form, Router};
+use mfa::{
+    Clock, Config, KeyRing, Mfa, MfaState, RecordingPhoneDelivery, Store, SystemClock, TagSecret, UnixTime,
+    UserId,
+};
 use mfa_axum::{CsrfToken, ErrorResponse, MfaWeb, Rejection, SignInStage, WebConfig, require_csrf};
 use mfa_sqlx::SqliteStore;
+use serde::de::DeserializeOwned;
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
-use crate::accounts::Accounts;
+use crate::accounts::{Account, Accounts, DEMO};
 use crate::pages::{ErrorPage, render};
-use crate::{admin, auth, mail, outbox, security_info};
+use crate::{admin, auth, mail, outbox, password, security_info};
 
 /// The facade on the embedded SQLite file; the delivery records texts and calls (there is no real
 /// phone provider here) for the development outbox.
@@ -43,51 +48,71 @@ impl AppState {
     pub(crate) async fn open(path: &Path, keys: KeyRing, tags: TagSecret, dev: bool) -> Result<Self, String> {
         let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| e.to_string())?;
-        Self::with_store(store, keys, tags, dev).await
+        Self::with_store(store, keys, tags, dev, Arc::new(SystemClock)).await
     }
 
-    /// The service on `store`, with the demo accounts' MFA states set.
+    /// The service on `store` reading time from `clock`, with the demo accounts' MFA states set.
     pub(crate) async fn with_store(
         store: SqliteStore,
         keys: KeyRing,
         tags: TagSecret,
         dev: bool,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let config = Config {
             issuer: "mfa-kit demo".to_owned(),
             ..Config::default()
         };
         let mfa = Arc::new(
-            Mfa::new(config, keys, tags, store, RecordingPhoneDelivery::new()).map_err(|e| e.to_string())?,
+            Mfa::new(config, keys, tags, store, RecordingPhoneDelivery::new())
+                .map_err(|e| e.to_string())?
+                .with_clock(clock),
         );
-        let accounts = Accounts::demo().map_err(|e| e.to_string())?;
-        for account in accounts.all() {
-            let record = mfa
-                .store()
-                .get_user(&account.user)
-                .await
-                .map_err(|e| e.to_string())?;
-            if record.is_none() {
-                mfa.set_mfa_state(&account.user, account.initial_state)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-        }
         // Plain HTTP on 127.0.0.1: cookies without `Secure`. Behind TLS, use `WebConfig::default()`.
         let web = MfaWeb::new(Arc::clone(&mfa), WebConfig::localhost_http());
-        Ok(AppState {
+        let state = AppState {
             mfa,
             web,
-            accounts: Arc::new(accounts),
+            accounts: Arc::new(Accounts::default()),
             dev,
-        })
+        };
+        for (username, password, admin, initial_state) in DEMO {
+            state
+                .add_account(username, password, admin, initial_state)
+                .await?;
+        }
+        Ok(state)
+    }
+
+    /// Adds an account to the host's table, and sets its MFA state unless the database has one.
+    pub(crate) async fn add_account(
+        &self,
+        username: &str,
+        password: &str,
+        admin: bool,
+        initial_state: MfaState,
+    ) -> Result<Account, String> {
+        let account = self.accounts.add(username, password, admin)?;
+        let record = self
+            .mfa
+            .store()
+            .get_user(&account.user)
+            .await
+            .map_err(|e| e.to_string())?;
+        if record.is_none() {
+            self.mfa
+                .set_mfa_state(&account.user, initial_state)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(account)
     }
 
     /// The user name shown for `user`.
     pub(crate) fn username(&self, user: &UserId) -> String {
         self.accounts
             .by_user(user)
-            .map_or_else(|| user.to_string(), |a| a.username.to_owned())
+            .map_or_else(|| user.to_string(), |a| a.username)
     }
 
     /// "Don't ask again for N days": the policy's remembered-device window, if it has one.
@@ -107,6 +132,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/style.css", get(style))
         .merge(auth::routes())
         .merge(security_info::routes())
+        .merge(password::routes())
         .merge(admin::routes())
         .merge(mail::routes());
     if state.dev {
@@ -115,9 +141,28 @@ pub(crate) fn router(state: AppState) -> Router {
     // Session cookies without `Secure` for plain HTTP on 127.0.0.1 (SameSite=Strict, HttpOnly).
     let sessions = SessionManagerLayer::new(Sessions::default()).with_secure(false);
     router
-        .layer(axum::middleware::from_fn(require_csrf))
+        .layer(axum::middleware::from_fn(csrf_page))
         .layer(sessions)
         .with_state(state)
+}
+
+/// `require_csrf`, with its refusal (a JSON body, for APIs) shown as a page: the token is missing when a
+/// form was forged or when the session it came from has ended.
+async fn csrf_page(session: Session, request: Request, next: Next) -> Response {
+    let response = require_csrf(session, request, next).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() != StatusCode::FORBIDDEN || !json {
+        return response;
+    }
+    let page = ErrorPage {
+        message:
+            "This form has expired or did not come from this site. Go back, reload the page and try again."
+                .to_owned(),
+    };
+    (StatusCode::FORBIDDEN, render(&page)).into_response()
 }
 
 async fn style() -> impl IntoResponse {
@@ -238,6 +283,32 @@ fn sentence(message: &str) -> String {
         ),
         None => "Something went wrong.".to_owned(),
     }
+}
+
+/// A form post's fields; a form that does not parse (a field missing or malformed, an id that is
+/// not one) is a 422 page, not axum's plain-text rejection.
+#[derive(Debug)]
+pub(crate) struct PageForm<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Form::<T>::from_request(request, state).await {
+            Ok(Form(fields)) => Ok(PageForm(fields)),
+            Err(_) => Err(malformed_form()),
+        }
+    }
+}
+
+/// A 422 page for a form that is not as our page sent it.
+pub(crate) fn malformed_form() -> Response {
+    let page = ErrorPage {
+        message:
+            "That form was incomplete or not as this page sent it. Go back, reload the page and try again."
+                .to_owned(),
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
 }
 
 /// A sign-in whose second factor (or registration) is still to come, for pages.

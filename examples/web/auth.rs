@@ -2,17 +2,17 @@
 //! recovery code), "Don't ask again for N days", sign-out; and the step-up prompt of sensitive
 //! changes, which shares the code pages.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use mfa::{Action, Channel, MethodId, UserId, Verified};
 use mfa_axum::{CsrfToken, SignInStage};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::{AppState, Pending, User, error_page, mfa_error};
+use crate::app::{AppState, PageForm, Pending, User, error_page, mfa_error};
 use crate::pages::{
     HomePage, MethodsPage, MoreInfoPage, RecoveryPage, SignInPage, VerifyPage, method_views, render,
 };
@@ -56,13 +56,31 @@ pub(crate) async fn home(State(app): State<AppState>, user: User) -> Response {
     })
 }
 
-async fn sign_in_page(State(app): State<AppState>, session: Session, csrf: CsrfToken) -> Response {
+#[derive(Deserialize)]
+struct SignInQuery {
+    /// What brought the user back: `password` after a password change, `everywhere` after "sign out
+    /// everywhere".
+    changed: Option<String>,
+}
+
+async fn sign_in_page(
+    State(app): State<AppState>,
+    session: Session,
+    csrf: CsrfToken,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let notice = match query.changed.as_deref() {
+        Some("password") => Some("Your password was changed. Sign in with your new password."),
+        Some("everywhere") => Some("You were signed out everywhere. Sign in again."),
+        _ => None,
+    };
     match app.web.sign_in_state(&session).await {
         Ok(Some(state)) if state.stage == SignInStage::SignedIn => Redirect::to("/").into_response(),
         Ok(_) => render(&SignInPage {
             csrf: csrf.as_str().to_owned(),
             username: String::new(),
             error: None,
+            notice,
         }),
         Err(error) => error_page(&error),
     }
@@ -80,7 +98,7 @@ async fn sign_in(
     session: Session,
     headers: HeaderMap,
     csrf: CsrfToken,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Response {
     match app
         .web
@@ -94,6 +112,7 @@ async fn sign_in(
                 csrf: csrf.as_str().to_owned(),
                 username: form.username,
                 error: Some("Your account or password is incorrect.".to_owned()),
+                notice: None,
             };
             return (StatusCode::UNAUTHORIZED, render(&page)).into_response();
         }
@@ -213,7 +232,7 @@ async fn challenge(app: &AppState, user: &UserId, base: &str, form: ChallengeFor
 async fn sign_in_challenge(
     State(app): State<AppState>,
     pending: Pending,
-    Form(form): Form<ChallengeForm>,
+    PageForm(form): PageForm<ChallengeForm>,
 ) -> Response {
     challenge(&app, &pending.user, "/sign-in", form).await
 }
@@ -221,7 +240,7 @@ async fn sign_in_challenge(
 async fn step_up_challenge(
     State(app): State<AppState>,
     user: User,
-    Form(form): Form<ChallengeForm>,
+    PageForm(form): PageForm<ChallengeForm>,
 ) -> Response {
     challenge(&app, &user.user, "/step-up", form).await
 }
@@ -286,7 +305,7 @@ async fn sign_in_verify(
     session: Session,
     headers: HeaderMap,
     pending: Pending,
-    Form(form): Form<CodeForm>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Response {
     match app.mfa.verify(&pending.user, form.method, &form.code).await {
         Ok(proof) => signed_in(&app, &session, &headers, &proof, form.remember.is_some()).await,
@@ -298,7 +317,7 @@ async fn step_up_verify(
     State(app): State<AppState>,
     session: Session,
     user: User,
-    Form(form): Form<CodeForm>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Response {
     match app.mfa.verify(&user.user, form.method, &form.code).await {
         Ok(proof) => stepped_up(&app, &session, &proof).await,
@@ -337,7 +356,7 @@ async fn sign_in_recovery(
     session: Session,
     headers: HeaderMap,
     pending: Pending,
-    Form(form): Form<RecoveryForm>,
+    PageForm(form): PageForm<RecoveryForm>,
 ) -> Response {
     match app.mfa.redeem_recovery_code(&pending.user, &form.code).await {
         Ok(proof) => signed_in(&app, &session, &headers, &proof, false).await,
@@ -349,7 +368,7 @@ async fn step_up_recovery(
     State(app): State<AppState>,
     session: Session,
     user: User,
-    Form(form): Form<RecoveryForm>,
+    PageForm(form): PageForm<RecoveryForm>,
 ) -> Response {
     match app.mfa.redeem_recovery_code(&user.user, &form.code).await {
         Ok(proof) => stepped_up(&app, &session, &proof).await,

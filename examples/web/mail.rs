@@ -37,7 +37,7 @@ async fn mailbox(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let Some((name, password)) = basic(&headers) else {
         return unauthorized();
     };
-    let Some(account) = app.accounts.all().iter().find(|a| a.username == name) else {
+    let Some(account) = app.accounts.by_name(&name) else {
         return unauthorized();
     };
     match app.mfa.verify_app_password(&account.user, &password, None).await {

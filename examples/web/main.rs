@@ -15,9 +15,12 @@ mod accounts;
 mod admin;
 mod app;
 mod auth;
+#[cfg(test)]
+mod browser;
 mod mail;
 mod outbox;
 mod pages;
+mod password;
 mod security_info;
 #[cfg(test)]
 mod tests;
@@ -135,13 +138,10 @@ async fn serve(options: Options) -> Result<(), String> {
         println!("DEVELOPMENT MODE: keys generated at start, texts and calls on http://{address}/dev/outbox");
     }
     println!("demo accounts (a demo of the host's own password check, not for production):");
-    for account in state.accounts.all() {
+    for (username, password, admin, initial_state) in accounts::DEMO {
         println!(
-            "  {:<6} password {:<22} MFA {:?}{}",
-            account.username,
-            account.password,
-            account.initial_state,
-            if account.admin { ", administrator" } else { "" }
+            "  {username:<6} password {password:<22} MFA {initial_state:?}{}",
+            if admin { ", administrator" } else { "" }
         );
     }
     axum::serve(listener, app::router(state))

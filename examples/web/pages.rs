@@ -69,6 +69,17 @@ pub(crate) struct SignInPage {
     pub(crate) csrf: String,
     pub(crate) username: String,
     pub(crate) error: Option<String>,
+    /// Why the user is here again (after a password change, say).
+    pub(crate) notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub(crate) struct PasswordPage {
+    pub(crate) csrf: String,
+    pub(crate) min: usize,
+    pub(crate) max: usize,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Template)]
@@ -203,6 +214,8 @@ pub(crate) struct AdminRow {
     pub(crate) username: String,
     pub(crate) state: &'static str,
     pub(crate) methods: usize,
+    /// The user reported suspicious activity; prompts are off until it is cleared.
+    pub(crate) reported: bool,
 }
 
 #[derive(Template)]

@@ -2,18 +2,18 @@
 //! passwords, recovery codes, remembered devices, sign out everywhere; and the registration pages,
 //! which "More information required" uses during sign-in too.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use mfa::{AppPasswordId, Channel, DeviceId, Enrolled, MethodId, PhoneKind};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::{AppState, Registrant, User, error_page, mfa_error, sensitive_error};
+use crate::app::{AppState, PageForm, Registrant, User, error_page, mfa_error, sensitive_error};
 use crate::pages::{
-    AppPasswordView, ConfirmPhonePage, DeviceView, RegisterAppPage, RegisterPhonePage, SecurityInfoPage,
-    ShownOncePage, method_views, render, when,
+    AppPasswordView, ConfirmPhonePage, DeviceView, ErrorPage, RegisterAppPage, RegisterPhonePage,
+    SecurityInfoPage, ShownOncePage, method_views, render, when,
 };
 
 /// Country codes offered by the phone form.
@@ -42,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/security-info/recovery-codes", post(recovery_codes))
         .route("/security-info/devices/forget", post(forget_device))
         .route("/security-info/sign-out-everywhere", post(sign_out_everywhere))
+        .route("/security-info/report", post(report))
         .route("/register/app", get(register_app_page).post(register_app))
         .route("/register/phone", get(register_phone_page).post(register_phone))
         .route("/register/phone/confirm", post(confirm_phone))
@@ -93,14 +94,18 @@ struct MethodForm {
     method: MethodId,
 }
 
-async fn set_default(State(app): State<AppState>, user: User, Form(form): Form<MethodForm>) -> Response {
+async fn set_default(
+    State(app): State<AppState>,
+    user: User,
+    PageForm(form): PageForm<MethodForm>,
+) -> Response {
     match app.mfa.set_default_method(&user.user, form.method).await {
         Ok(()) => back(),
         Err(error) => mfa_error(&app, error),
     }
 }
 
-async fn remove(State(app): State<AppState>, user: User, Form(form): Form<MethodForm>) -> Response {
+async fn remove(State(app): State<AppState>, user: User, PageForm(form): PageForm<MethodForm>) -> Response {
     match app.mfa.remove_method(&user.user, form.method, user.mfa_at).await {
         Ok(()) => back(),
         Err(error) => sensitive_error(&app, error),
@@ -115,7 +120,7 @@ struct NameForm {
 async fn create_app_password(
     State(app): State<AppState>,
     user: User,
-    Form(form): Form<NameForm>,
+    PageForm(form): PageForm<NameForm>,
 ) -> Response {
     match app
         .mfa
@@ -139,7 +144,11 @@ struct IdForm {
     id: String,
 }
 
-async fn delete_app_password(State(app): State<AppState>, user: User, Form(form): Form<IdForm>) -> Response {
+async fn delete_app_password(
+    State(app): State<AppState>,
+    user: User,
+    PageForm(form): PageForm<IdForm>,
+) -> Response {
     let Ok(id) = form.id.parse::<AppPasswordId>() else {
         return mfa_error(&app, mfa::Error::InvalidId);
     };
@@ -162,7 +171,11 @@ async fn recovery_codes(State(app): State<AppState>, user: User) -> Response {
     }
 }
 
-async fn forget_device(State(app): State<AppState>, user: User, Form(form): Form<IdForm>) -> Response {
+async fn forget_device(
+    State(app): State<AppState>,
+    user: User,
+    PageForm(form): PageForm<IdForm>,
+) -> Response {
     let Ok(id) = form.id.parse::<DeviceId>() else {
         return mfa_error(&app, mfa::Error::InvalidId);
     };
@@ -178,9 +191,28 @@ async fn sign_out_everywhere(State(app): State<AppState>, session: Session, user
         return mfa_error(&app, error);
     }
     match app.web.sign_out(&session).await {
-        Ok(()) => Redirect::to("/sign-in").into_response(),
+        Ok(()) => Redirect::to("/sign-in?changed=everywhere").into_response(),
         Err(error) => error_page(&error),
     }
+}
+
+/// "I didn't do this": the report blocks further prompts until an administrator clears it, and,
+/// since someone else may hold a session, every session and remembered device ends.
+async fn report(State(app): State<AppState>, session: Session, user: User) -> Response {
+    if let Err(error) = app.mfa.report_suspicious_activity(&user.user).await {
+        return mfa_error(&app, error);
+    }
+    if let Err(error) = app.mfa.sign_out_everywhere(&user.user).await {
+        return mfa_error(&app, error);
+    }
+    if let Err(error) = app.web.sign_out(&session).await {
+        return error_page(&error);
+    }
+    render(&ErrorPage {
+        message: "Thank you. Your report was sent: you were signed out everywhere, and sign-in prompts \
+                  stay off until an administrator has looked at your account."
+            .to_owned(),
+    })
 }
 
 /// GET /register/app: a new authenticator app, its QR code and its key.
@@ -224,7 +256,7 @@ async fn register_app(
     State(app): State<AppState>,
     session: Session,
     who: Registrant,
-    Form(form): Form<ConfirmForm>,
+    PageForm(form): PageForm<ConfirmForm>,
 ) -> Response {
     match app
         .mfa
@@ -255,7 +287,7 @@ struct PhoneForm {
 async fn register_phone(
     State(app): State<AppState>,
     who: Registrant,
-    Form(form): Form<PhoneForm>,
+    PageForm(form): PageForm<PhoneForm>,
 ) -> Response {
     let kind = match form.kind.as_str() {
         "office" => PhoneKind::Office,
@@ -302,7 +334,7 @@ async fn confirm_phone(
     State(app): State<AppState>,
     session: Session,
     who: Registrant,
-    Form(form): Form<ConfirmForm>,
+    PageForm(form): PageForm<ConfirmForm>,
 ) -> Response {
     match app
         .mfa

@@ -126,6 +126,7 @@ async fn service(dev: bool) -> Router {
         KeyRing::generate(KeyId(1)).unwrap(),
         TagSecret::generate().unwrap(),
         dev,
+        std::sync::Arc::new(mfa::SystemClock),
     )
     .await
     .unwrap();
@@ -426,7 +427,7 @@ async fn sign_out_everywhere_ends_the_other_browsers_session() {
     let out = first
         .post("/security-info/sign-out-everywhere", &[("csrf_token", &token)])
         .await;
-    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    assert_eq!(out.location.as_deref(), Some("/sign-in?changed=everywhere"));
     assert_eq!(second.get("/").await.location.as_deref(), Some("/sign-in"));
     assert_eq!(first.get("/").await.location.as_deref(), Some("/sign-in"));
 }

@@ -25,7 +25,8 @@ use mfa_policy::UnixTime;
 /// assert!(behind.now() < SystemClock.now());
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug {
-    /// The current instant, whole seconds.
+    /// The current instant (to the millisecond, so that a revocation and a verification in the same
+    /// second keep their order).
     fn now(&self) -> UnixTime;
 }
 

@@ -1,0 +1,717 @@
+//! End to end in a real browser: headless Chromium driven through WebDriver (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs both). Each test starts the service on a loopback port with a
+//! clock it moves on by hand (a new authenticator code needs a new 30-second step), starts its own
+//! chromedriver, and walks one scenario as a person would, from a fresh user. A missing browser fails
+//! the test with what to install; nothing is skipped.
+//!
+//! `MFA_SCREENSHOT_DIR=docs/screenshots` keeps the screenshots the tests take of the main pages.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use mfa::{Clock, KeyId, KeyRing, MfaState, SystemClock, TagSecret, UnixTime};
+use mfa_otp::Totp;
+use mfa_sqlx::SqliteStore;
+use serde_json::json;
+
+use crate::app::{AppState, router};
+
+/// The chromedriver to run: `CHROMEDRIVER`, else Debian's.
+fn chromedriver_path() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
+}
+
+/// The browser: `CHROME`, else Debian's.
+fn chromium_path() -> String {
+    std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+/// A free loopback port (the listener is dropped at once; chromedriver takes it next).
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let path = chromedriver_path();
+        let port = free_port();
+        let child = Command::new(&path)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {path} ({e}): the browser tests need Chromium and its WebDriver \
+                     (Debian: apt-get install chromium chromium-driver; or set CHROMEDRIVER and CHROME)"
+                )
+            });
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        // Ready when its port answers; bounded.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        driver
+    }
+}
+
+/// The wall clock moved on by hand: a new authenticator code needs a new 30-second step, and waiting
+/// for one would make the tests slow.
+#[derive(Debug, Default)]
+struct SteppedClock {
+    ahead_ms: AtomicI64,
+}
+
+impl SteppedClock {
+    fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap();
+        self.ahead_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for SteppedClock {
+    fn now(&self) -> UnixTime {
+        let now = SystemClock.now().as_millis();
+        UnixTime::from_millis(now + self.ahead_ms.load(Ordering::SeqCst))
+    }
+}
+
+/// The service on a loopback port, its clock, a chromedriver, and the browsers opened on it.
+struct Site {
+    state: AppState,
+    clock: Arc<SteppedClock>,
+    base: String,
+    driver: Driver,
+    /// A prefix that makes this test's user names fresh.
+    tag: String,
+}
+
+impl Site {
+    async fn start(tag: &str) -> Site {
+        let clock = Arc::new(SteppedClock::default());
+        let store = SqliteStore::in_memory().await.unwrap();
+        let state = AppState::with_store(
+            store,
+            KeyRing::generate(KeyId(1)).unwrap(),
+            TagSecret::generate().unwrap(),
+            true,
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Site {
+            state,
+            clock,
+            base,
+            driver: Driver::start().await,
+            tag: tag.to_owned(),
+        }
+    }
+
+    /// A new browser with its own profile (cookies apart from every other).
+    async fn browser(&self) -> Browser {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": chromium_path(),
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1000,900", "--lang=en-GB"],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start {} ({e})", chromium_path()));
+        Browser {
+            client,
+            base: self.base.clone(),
+        }
+    }
+
+    /// A fresh account `TAG-NAME` with the MFA state given; answers the user name and password.
+    async fn user(&self, name: &str, admin: bool, state: MfaState) -> (String, String) {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let username = format!("{}-{name}{}", self.tag, N.fetch_add(1, Ordering::Relaxed));
+        let password = format!("{username}-browser-password");
+        self.state
+            .add_account(&username, &password, admin, state)
+            .await
+            .unwrap();
+        (username, password)
+    }
+
+    /// Time moves on by one TOTP step, so the next code is a new one.
+    fn next_step(&self) {
+        self.clock.advance(Duration::from_secs(30));
+    }
+
+    /// The code an app holding `key` (as typed, spaces allowed) shows now.
+    fn app_code(&self, key: &str) -> String {
+        let uri = format!(
+            "otpauth://totp/demo:user?secret={}&issuer=demo",
+            key.replace(' ', "")
+        );
+        let totp: Totp = mfa_enroll::KeyUri::parse(&uri).unwrap().to_totp().unwrap();
+        totp.generate(u64::try_from(self.now().as_secs()).unwrap())
+            .unwrap()
+            .to_string()
+    }
+
+    fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}
+
+/// A browser window on the site.
+struct Browser {
+    client: Client,
+    base: String,
+}
+
+impl Browser {
+    async fn open(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    async fn css(&self, selector: &str) -> Element {
+        match self.client.find(Locator::Css(selector)).await {
+            Ok(element) => element,
+            Err(e) => panic!("no {selector} on {}: {e}", self.path().await),
+        }
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        self.css(selector).await.text().await.unwrap()
+    }
+
+    /// The heading of the page.
+    async fn heading(&self) -> String {
+        self.text("h1").await
+    }
+
+    async fn fill(&self, selector: &str, value: &str) {
+        let field = self.css(selector).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks the button (or link) whose text is `label`, and waits for the page it leads to.
+    async fn press(&self, label: &str) {
+        let xpath = format!("//button[normalize-space()='{label}'] | //a[normalize-space()='{label}']");
+        let element = self
+            .client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no button or link {label:?}: {e}"));
+        element.click().await.unwrap();
+    }
+
+    /// Clicks the button whose text starts with `start` (a masked number follows, say).
+    async fn press_starting(&self, start: &str) {
+        let xpath = format!("//button[starts-with(normalize-space(), '{start}')]");
+        let element = self
+            .client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no button starting {start:?}: {e}"));
+        element.click().await.unwrap();
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) {
+        self.open("/sign-in").await;
+        self.fill("#username", username).await;
+        self.fill("#password", password).await;
+        self.press("Sign in").await;
+    }
+
+    async fn sign_out(&self) {
+        self.open("/").await;
+        self.press("Sign out").await;
+        assert_eq!(self.heading().await, "Sign in");
+    }
+
+    /// Types `code` in the prompt's code field and verifies, ticking "Don't ask again" or not.
+    async fn enter_code(&self, code: &str, remember: bool) {
+        self.fill("#code", code).await;
+        if remember {
+            self.css("input[name=remember]").await.click().await.unwrap();
+        }
+        self.press("Verify").await;
+    }
+
+    /// Keeps a screenshot of the page as `docs/screenshots/NAME.png` when `MFA_SCREENSHOT_DIR` says where.
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        if let Some(dir) = std::env::var_os("MFA_SCREENSHOT_DIR") {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// The newest code in the development outbox, read as a person would: from the page, the digits of
+/// the newest message (a call reads the code out twice, digit by digit).
+async fn outbox_code(browser: &Browser, digits: usize) -> String {
+    browser.open("/dev/outbox").await;
+    let text = browser.text("td.message").await;
+    let code: String = text.chars().filter(char::is_ascii_digit).take(digits).collect();
+    assert_eq!(code.len(), digits, "no code in {text:?}");
+    code
+}
+
+/// Registers an authenticator app for `username` through the facade (the browser part of
+/// registration is scenario 1's); answers the key as typed.
+async fn with_app(site: &Site, username: &str) -> String {
+    let account = site.state.accounts.by_name(username).unwrap();
+    let enrollment = site
+        .state
+        .mfa
+        .begin_app_enrollment(&account.user, username, "Authenticator app", None)
+        .await
+        .unwrap();
+    let key = enrollment.secret_for_typing().to_string();
+    site.state
+        .mfa
+        .confirm_app_enrollment(&account.user, enrollment.method(), &site.app_code(&key))
+        .await
+        .unwrap();
+    site.next_step();
+    key
+}
+
+/// Password, then the app's code: signed in.
+async fn sign_in_with_app(site: &Site, browser: &Browser, username: &str, password: &str, key: &str) {
+    browser.sign_in(username, password).await;
+    assert_eq!(browser.heading().await, "Enter code");
+    browser.enter_code(&site.app_code(key), false).await;
+    site.next_step();
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+}
+
+/// Scenarios 1 and 2: the administrator enforces MFA; the user is sent to registration, registers an
+/// authenticator app by reading the key from the page, ticks "Don't ask again", signs out and in
+/// again without a prompt; a password change then makes the same browser prompt again.
+#[tokio::test]
+async fn enforced_registration_remembered_device_and_password_change() {
+    let site = Site::start("enforce").await;
+    let (admin, admin_password) = site.user("admin", true, MfaState::Disabled).await;
+    let (user, password) = site.user("carol", false, MfaState::Disabled).await;
+
+    // The administrator enforces MFA for the user.
+    let desk = site.browser().await;
+    desk.sign_in(&admin, &admin_password).await;
+    assert!(desk.heading().await.starts_with("Welcome"));
+    desk.press("Administration: users and MFA").await;
+    let select = format!("select[aria-label='MFA state of {user}']");
+    desk.css(&select).await.select_by_value("enforced").await.unwrap();
+    desk.css(&format!("form:has({select}) button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.css(&select).await.prop("value").await.unwrap().as_deref(),
+        Some("enforced")
+    );
+    desk.screenshot("admin").await;
+    desk.close().await;
+
+    // The user signs in and is asked to register.
+    let browser = site.browser().await;
+    browser.open("/sign-in").await;
+    browser.screenshot("sign-in").await;
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "More information required");
+    browser.screenshot("more-information-required").await;
+    browser.press("Next").await;
+    assert_eq!(browser.heading().await, "Set up your authenticator app");
+    browser.css(".qr svg").await;
+    browser.screenshot("register-app").await;
+    let key = browser.text("#secret-key").await;
+    browser.fill("#code", &site.app_code(&key)).await;
+    browser.press("Next").await;
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+    site.next_step();
+
+    // Next time: the code, and "Don't ask again".
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "Enter code");
+    let body = browser.body().await;
+    assert!(body.contains("Don't ask again for 90 days"), "{body}");
+    browser.screenshot("enter-code").await;
+    browser.enter_code(&site.app_code(&key), true).await;
+    assert!(browser.heading().await.starts_with("Welcome"));
+    site.next_step();
+
+    // The remembered device: no prompt.
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+    browser.press("Security info").await;
+    assert!(browser.body().await.contains("asks again after"));
+    browser.screenshot("security-info").await;
+
+    // A password change: signed out, and the same browser is asked for a code again.
+    browser.press("Change password").await;
+    let new_password = format!("{password}-changed");
+    browser.fill("#current", &password).await;
+    browser.fill("#new", &new_password).await;
+    browser.fill("#confirm", &new_password).await;
+    browser.press("Change password").await;
+    assert_eq!(browser.heading().await, "Sign in");
+    assert!(browser.body().await.contains("Your password was changed"));
+    browser.sign_in(&user, &password).await;
+    assert!(
+        browser
+            .body()
+            .await
+            .contains("Your account or password is incorrect.")
+    );
+    browser.sign_in(&user, &new_password).await;
+    assert_eq!(browser.heading().await, "Enter code", "{}", browser.body().await);
+    browser.enter_code(&site.app_code(&key), false).await;
+    assert!(browser.heading().await.starts_with("Welcome"));
+    browser.close().await;
+}
+
+/// Scenario 3: a mobile phone registered during sign-in with a text, the code read from the outbox
+/// page; then sign-in by text, then by a voice call.
+#[tokio::test]
+async fn phone_registration_and_sign_in_by_text_and_by_call() {
+    let site = Site::start("phone").await;
+    let (user, password) = site.user("dave", false, MfaState::Enforced).await;
+    let browser = site.browser().await;
+    let outbox = site.browser().await;
+
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "More information required");
+    browser.press("use a phone instead").await;
+    assert_eq!(browser.heading().await, "Phone");
+    browser
+        .css("#kind")
+        .await
+        .select_by_value("mobile")
+        .await
+        .unwrap();
+    browser
+        .css("#country")
+        .await
+        .select_by_value("+44")
+        .await
+        .unwrap();
+    browser.fill("#number", "07700 900123").await;
+    browser.screenshot("register-phone").await;
+    browser.press("Next").await;
+    assert!(
+        browser.body().await.contains("We just sent a code to"),
+        "{}",
+        browser.body().await
+    );
+    let code = outbox_code(&outbox, 6).await;
+    outbox.screenshot("outbox").await;
+    assert!(outbox.body().await.contains("+447700900123"));
+    browser.fill("#code", &code).await;
+    browser.press("Next").await;
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+
+    // By text.
+    browser.sign_out().await;
+    site.clock.advance(Duration::from_secs(120));
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "Enter code");
+    let body = browser.body().await;
+    assert!(body.contains("We'll send a code to your phone"), "{body}");
+    browser.press_starting("Text +").await;
+    assert!(
+        browser.body().await.contains("We texted your phone"),
+        "{}",
+        browser.body().await
+    );
+    let code = outbox_code(&outbox, 6).await;
+    browser.enter_code(&code, false).await;
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+
+    // By a call.
+    browser.sign_out().await;
+    site.clock.advance(Duration::from_secs(120));
+    browser.sign_in(&user, &password).await;
+    browser.press_starting("Call +").await;
+    assert!(
+        browser.body().await.contains("We called your phone"),
+        "{}",
+        browser.body().await
+    );
+    outbox.open("/dev/outbox").await;
+    assert!(
+        outbox
+            .text("td.message")
+            .await
+            .starts_with("Your mfa-kit demo verification code is")
+    );
+    let code = outbox_code(&outbox, 6).await;
+    browser.enter_code(&code, false).await;
+    assert!(
+        browser.heading().await.starts_with("Welcome"),
+        "{}",
+        browser.body().await
+    );
+    browser.close().await;
+    outbox.close().await;
+}
+
+/// What a mail client gets from the legacy endpoint with these credentials: the status.
+async fn mail_client(site: &Site, username: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/legacy/mail", site.base))
+        .basic_auth(username, Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Scenario 4: an app password created on the security info page, used by a mail client, deleted,
+/// and refused.
+#[tokio::test]
+async fn app_password_for_a_mail_client() {
+    let site = Site::start("mail").await;
+    let (user, password) = site.user("erin", false, MfaState::Enabled).await;
+    let key = with_app(&site, &user).await;
+    let browser = site.browser().await;
+    sign_in_with_app(&site, &browser, &user, &password, &key).await;
+
+    browser.press("Security info").await;
+    browser.fill("#app-password-name", "Mail on my laptop").await;
+    browser.press("Create").await;
+    assert_eq!(browser.heading().await, "Your new app password");
+    let app_password = browser.text("ul.secrets code").await;
+    browser.screenshot("app-password").await;
+    assert_eq!(mail_client(&site, &user, &app_password).await, 200);
+    assert_eq!(
+        mail_client(&site, &user, &password).await,
+        401,
+        "the password itself is refused"
+    );
+
+    browser.press("Done").await;
+    assert!(browser.body().await.contains("Mail on my laptop"));
+    let row = "//tr[td[normalize-space()='Mail on my laptop']]//button[normalize-space()='Delete']";
+    browser
+        .client
+        .find(Locator::XPath(row))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(!browser.body().await.contains("Mail on my laptop"));
+    assert_eq!(mail_client(&site, &user, &app_password).await, 401);
+    browser.close().await;
+}
+
+/// Scenario 5: a recovery code signs in once, and not twice.
+#[tokio::test]
+async fn a_recovery_code_signs_in_once() {
+    let site = Site::start("recovery").await;
+    let (user, password) = site.user("frank", false, MfaState::Enabled).await;
+    let key = with_app(&site, &user).await;
+    let browser = site.browser().await;
+    sign_in_with_app(&site, &browser, &user, &password, &key).await;
+
+    browser.press("Security info").await;
+    browser.press("Generate new codes").await;
+    assert_eq!(browser.heading().await, "Your recovery codes");
+    let codes = browser
+        .client
+        .find_all(Locator::Css("ul.secrets code"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    let code = codes[3].text().await.unwrap();
+    browser.screenshot("recovery-codes").await;
+
+    for attempt in 0..2 {
+        browser.sign_out().await;
+        browser.sign_in(&user, &password).await;
+        browser.press("Sign in another way").await;
+        assert_eq!(browser.heading().await, "Verify your identity");
+        browser.press("Use a recovery code").await;
+        browser.fill("#code", &code).await;
+        browser.press("Verify").await;
+        if attempt == 0 {
+            assert!(
+                browser.heading().await.starts_with("Welcome"),
+                "{}",
+                browser.body().await
+            );
+        } else {
+            assert!(
+                browser.body().await.contains("That code didn't work"),
+                "{}",
+                browser.body().await
+            );
+            browser.open("/").await;
+            assert_eq!(browser.path().await, "/sign-in/verify", "not signed in");
+        }
+    }
+    browser.close().await;
+}
+
+/// Scenario 6: wrong codes, then the lock, told as a person reads it, with the time to wait.
+#[tokio::test]
+async fn wrong_codes_lock_with_a_human_message() {
+    let site = Site::start("lock").await;
+    let (user, password) = site.user("grace", false, MfaState::Enabled).await;
+    let key = with_app(&site, &user).await;
+    let browser = site.browser().await;
+    browser.sign_in(&user, &password).await;
+    let right = site.app_code(&key);
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 500_000) % 1_000_000);
+
+    let mut locked = None;
+    for attempt in 1..=20 {
+        browser.open("/sign-in/verify").await;
+        browser.enter_code(&wrong, false).await;
+        let message = browser.text("p.error").await;
+        if message.starts_with("Too many attempts") {
+            locked = Some((attempt, message));
+            break;
+        }
+        assert_eq!(message, "That code didn't work. Check the code and try again.");
+    }
+    let (attempts, message) = locked.expect("no lock after 20 wrong codes");
+    assert!(attempts > 1, "the first wrong code locked");
+    assert!(message.contains("Try again in "), "{message}");
+    browser.screenshot("locked").await;
+
+    // Locked: even the right code waits.
+    browser.open("/sign-in/verify").await;
+    browser.enter_code(&right, false).await;
+    assert!(browser.text("p.error").await.starts_with("Too many attempts"));
+    browser.close().await;
+}
+
+/// Scenario 7: a form post without its CSRF token is refused with 403; "sign out everywhere" in one
+/// browser signs the other out on its next request.
+#[tokio::test]
+async fn csrf_and_sign_out_everywhere() {
+    let site = Site::start("csrf").await;
+    let (user, password) = site.user("heidi", false, MfaState::Enabled).await;
+    let key = with_app(&site, &user).await;
+    let laptop = site.browser().await;
+    let phone = site.browser().await;
+    sign_in_with_app(&site, &laptop, &user, &password, &key).await;
+    sign_in_with_app(&site, &phone, &user, &password, &key).await;
+
+    // A post without its token: 403, and nothing changes.
+    laptop.press("Security info").await;
+    laptop.fill("#app-password-name", "Forged").await;
+    laptop
+        .client
+        .execute(
+            "document.querySelector('form[action=\"/security-info/app-passwords\"] input[name=csrf_token]').remove()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    laptop.press("Create").await;
+    assert!(
+        laptop.body().await.contains("This form has expired"),
+        "{}",
+        laptop.body().await
+    );
+    let status = laptop
+        .client
+        .execute(
+            "return performance.getEntriesByType('navigation')[0].responseStatus",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    laptop.open("/security-info").await;
+    assert!(!laptop.body().await.contains("Forged"));
+
+    // Sign out everywhere on the laptop; the phone is out at its next request.
+    laptop.press("Sign out everywhere").await;
+    assert_eq!(laptop.heading().await, "Sign in");
+    assert!(laptop.body().await.contains("You were signed out everywhere"));
+    phone.open("/security-info").await;
+    assert_eq!(phone.path().await, "/sign-in");
+    laptop.close().await;
+    phone.close().await;
+}
