@@ -246,7 +246,30 @@ impl Browser {
             .find(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("no button or link {label:?}: {e}"));
+        self.click_to_leave(&element).await;
+    }
+
+    /// Clicks `element`, and waits until the page it leads to has loaded: a click returns when the
+    /// click is done, not always when the navigation it started is.
+    async fn click_to_leave(&self, element: &Element) {
+        let old = self.css("html").await;
         element.click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        // The old document's root goes stale once the new document replaces it.
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "the click led nowhere within 15 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while self
+            .client
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            != Some(json!("complete"))
+        {
+            assert!(Instant::now() < deadline, "the page did not load within 15 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Clicks the button whose text starts with `start` (a masked number follows, say).
@@ -257,7 +280,7 @@ impl Browser {
             .find(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("no button starting {start:?}: {e}"));
-        element.click().await.unwrap();
+        self.click_to_leave(&element).await;
     }
 
     async fn sign_in(&self, username: &str, password: &str) {
@@ -360,11 +383,8 @@ async fn enforced_registration_remembered_device_and_password_change() {
     desk.press("Administration: users and MFA").await;
     let select = format!("select[aria-label='MFA state of {user}']");
     desk.css(&select).await.select_by_value("enforced").await.unwrap();
-    desk.css(&format!("form:has({select}) button"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    let save = desk.css(&format!("form:has({select}) button")).await;
+    desk.click_to_leave(&save).await;
     assert_eq!(
         desk.css(&select).await.prop("value").await.unwrap().as_deref(),
         Some("enforced")
@@ -570,14 +590,8 @@ async fn app_password_for_a_mail_client() {
     browser.press("Done").await;
     assert!(browser.body().await.contains("Mail on my laptop"));
     let row = "//tr[td[normalize-space()='Mail on my laptop']]//button[normalize-space()='Delete']";
-    browser
-        .client
-        .find(Locator::XPath(row))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let delete = browser.client.find(Locator::XPath(row)).await.unwrap();
+    browser.click_to_leave(&delete).await;
     assert!(!browser.body().await.contains("Mail on my laptop"));
     assert_eq!(mail_client(&site, &user, &app_password).await, 401);
     browser.close().await;
