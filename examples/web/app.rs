@@ -244,14 +244,27 @@ pub(crate) fn rejection(why: Rejection) -> Response {
 /// An error as a page: the status and the message `ErrorResponse` chose (nothing that helps an
 /// attacker), `Retry-After` for a lock, and a way back.
 pub(crate) fn error_page(error: &ErrorResponse) -> Response {
-    let status = error.status();
-    let message = match (error.error(), error.retry_after()) {
+    let page = render(&ErrorPage {
+        message: error_message(error),
+    });
+    with_status(error, page)
+}
+
+/// What a person reads for `error`.
+pub(crate) fn error_message(error: &ErrorResponse) -> String {
+    match (error.error(), error.retry_after()) {
         (Some(mfa::Error::Rejected), _) => "That code didn't work. Check the code and try again.".to_owned(),
         (_, Some(seconds)) => format!("Too many attempts. Try again in {}.", wait(seconds)),
-        _ if status == StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong on our side.".to_owned(),
+        _ if error.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+            "Something went wrong on our side.".to_owned()
+        }
         _ => sentence(error.message()),
-    };
-    let mut response = (status, render(&ErrorPage { message })).into_response();
+    }
+}
+
+/// `page` with the status of `error`, and its `Retry-After` when it has one.
+pub(crate) fn with_status(error: &ErrorResponse, page: Response) -> Response {
+    let mut response = (error.status(), page).into_response();
     if let Some(seconds) = error.retry_after() {
         response
             .headers_mut()

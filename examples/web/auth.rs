@@ -12,7 +12,7 @@ use mfa_axum::{CsrfToken, SignInStage};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::{AppState, PageForm, Pending, User, error_page, mfa_error};
+use crate::app::{AppState, PageForm, Pending, User, error_message, error_page, mfa_error, with_status};
 use crate::pages::{
     HomePage, MethodsPage, MoreInfoPage, RecoveryPage, SignInPage, VerifyPage, method_views, render,
 };
@@ -161,6 +161,7 @@ async fn prompt(
     base: &'static str,
     query: PromptQuery,
     remember_days: Option<u64>,
+    error: Option<String>,
 ) -> Response {
     let methods = match app.mfa.list_methods(user).await {
         Ok(methods) => method_views(&methods),
@@ -181,7 +182,47 @@ async fn prompt(
         sent: query.sent.filter(|s| s == "sms" || s == "voice"),
         remember_days,
         other_ways: true,
+        error,
     })
+}
+
+/// A refused code: the same prompt again, saying why, with the error's status (and `Retry-After`
+/// when locked). Errors a new code cannot help with get the error page.
+async fn prompt_again(
+    app: &AppState,
+    user: &UserId,
+    csrf: &CsrfToken,
+    base: &'static str,
+    form: CodeForm,
+    remember_days: Option<u64>,
+    error: mfa::Error,
+) -> Response {
+    let retry_here = matches!(
+        error,
+        mfa::Error::Rejected | mfa::Error::Locked { .. } | mfa::Error::InvalidCode { .. }
+    );
+    let error = app.web.error(error);
+    if !retry_here {
+        return error_page(&error);
+    }
+    let query = PromptQuery {
+        method: Some(form.method),
+        sent: form.sent,
+    };
+    let page = prompt(
+        app,
+        user,
+        csrf,
+        base,
+        query,
+        remember_days,
+        Some(error_message(&error)),
+    )
+    .await;
+    if page.status() != StatusCode::OK {
+        return page;
+    }
+    with_status(&error, page)
 }
 
 async fn sign_in_prompt(
@@ -196,6 +237,7 @@ async fn sign_in_prompt(
         "/sign-in",
         query,
         app.remember_days(),
+        None,
     )
     .await
 }
@@ -205,7 +247,7 @@ async fn step_up_prompt(
     user: User,
     Query(query): Query<PromptQuery>,
 ) -> Response {
-    prompt(&app, &user.user, &user.csrf, "/step-up", query, None).await
+    prompt(&app, &user.user, &user.csrf, "/step-up", query, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -270,6 +312,9 @@ struct CodeForm {
     code: String,
     #[serde(default)]
     remember: Option<String>,
+    /// The channel the code came by, for a phone ("sms", "voice"): the prompt again if it is refused.
+    #[serde(default)]
+    sent: Option<String>,
 }
 
 /// The second factor proven: signed in, the device remembered if asked.
@@ -309,7 +354,10 @@ async fn sign_in_verify(
 ) -> Response {
     match app.mfa.verify(&pending.user, form.method, &form.code).await {
         Ok(proof) => signed_in(&app, &session, &headers, &proof, form.remember.is_some()).await,
-        Err(error) => mfa_error(&app, error),
+        Err(error) => {
+            let (user, csrf, days) = (&pending.user, &pending.csrf, app.remember_days());
+            prompt_again(&app, user, csrf, "/sign-in", form, days, error).await
+        }
     }
 }
 
@@ -321,7 +369,7 @@ async fn step_up_verify(
 ) -> Response {
     match app.mfa.verify(&user.user, form.method, &form.code).await {
         Ok(proof) => stepped_up(&app, &session, &proof).await,
-        Err(error) => mfa_error(&app, error),
+        Err(error) => prompt_again(&app, &user.user, &user.csrf, "/step-up", form, None, error).await,
     }
 }
 
@@ -336,6 +384,7 @@ async fn sign_in_recovery_page(pending: Pending) -> Response {
     render(&RecoveryPage {
         csrf: pending.csrf.as_str().to_owned(),
         base: "/sign-in",
+        error: None,
     })
 }
 
@@ -343,7 +392,26 @@ async fn step_up_recovery_page(user: User) -> Response {
     render(&RecoveryPage {
         csrf: user.csrf.as_str().to_owned(),
         base: "/step-up",
+        error: None,
     })
+}
+
+/// A refused recovery code: the recovery page again, saying why.
+fn recovery_again(app: &AppState, csrf: &CsrfToken, base: &'static str, error: mfa::Error) -> Response {
+    let retry_here = matches!(
+        error,
+        mfa::Error::Rejected | mfa::Error::Locked { .. } | mfa::Error::InvalidCode { .. }
+    );
+    let error = app.web.error(error);
+    if !retry_here {
+        return error_page(&error);
+    }
+    let page = render(&RecoveryPage {
+        csrf: csrf.as_str().to_owned(),
+        base,
+        error: Some(error_message(&error)),
+    });
+    with_status(&error, page)
 }
 
 #[derive(Deserialize)]
@@ -360,7 +428,7 @@ async fn sign_in_recovery(
 ) -> Response {
     match app.mfa.redeem_recovery_code(&pending.user, &form.code).await {
         Ok(proof) => signed_in(&app, &session, &headers, &proof, false).await,
-        Err(error) => mfa_error(&app, error),
+        Err(error) => recovery_again(&app, &pending.csrf, "/sign-in", error),
     }
 }
 
@@ -372,7 +440,7 @@ async fn step_up_recovery(
 ) -> Response {
     match app.mfa.redeem_recovery_code(&user.user, &form.code).await {
         Ok(proof) => stepped_up(&app, &session, &proof).await,
-        Err(error) => mfa_error(&app, error),
+        Err(error) => recovery_again(&app, &user.csrf, "/step-up", error),
     }
 }
 

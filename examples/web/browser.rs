@@ -633,10 +633,10 @@ async fn a_recovery_code_signs_in_once() {
                 browser.body().await
             );
         } else {
-            assert!(
-                browser.body().await.contains("That code didn't work"),
-                "{}",
-                browser.body().await
+            assert_eq!(browser.heading().await, "Use a recovery code");
+            assert_eq!(
+                browser.text("p.error").await,
+                "That code didn't work. Check the code and try again."
             );
             browser.open("/").await;
             assert_eq!(browser.path().await, "/sign-in/verify", "not signed in");
@@ -658,7 +658,8 @@ async fn wrong_codes_lock_with_a_human_message() {
 
     let mut locked = None;
     for attempt in 1..=20 {
-        browser.open("/sign-in/verify").await;
+        // The prompt comes back, saying why; the code is typed again there.
+        assert_eq!(browser.heading().await, "Enter code");
         browser.enter_code(&wrong, false).await;
         let message = browser.text("p.error").await;
         if message.starts_with("Too many attempts") {
@@ -673,7 +674,6 @@ async fn wrong_codes_lock_with_a_human_message() {
     browser.screenshot("locked").await;
 
     // Locked: even the right code waits.
-    browser.open("/sign-in/verify").await;
     browser.enter_code(&right, false).await;
     assert!(browser.text("p.error").await.starts_with("Too many attempts"));
     browser.close().await;

@@ -100,6 +100,8 @@ pub(crate) struct VerifyPage {
     pub(crate) sent: Option<String>,
     pub(crate) remember_days: Option<u64>,
     pub(crate) other_ways: bool,
+    /// Why the last code was refused.
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Template)]
@@ -114,6 +116,8 @@ pub(crate) struct MethodsPage {
 pub(crate) struct RecoveryPage {
     pub(crate) csrf: String,
     pub(crate) base: &'static str,
+    /// Why the last recovery code was refused.
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Template)]
