@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test CI runs, from a fresh machine that has the Rust toolchain, cargo-nextest and PostgreSQL on
+# 127.0.0.1:5432 (trust auth, a database `test`; or set MFA_TEST_POSTGRES_URL to any PostgreSQL you may
+# create schemas in). Installs what the browser tests drive, Debian's Chromium and its WebDriver, when
+# they are missing: the browser tests fail, never skip, without them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "==> installing chromium and chromium-driver (Debian) for the browser tests"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh machine may have no package lists yet: fetch them when the first try cannot find the packages.
+    $sudo apt-get install -y -q chromium chromium-driver ||
+        { $sudo apt-get update -q && $sudo apt-get install -y -q chromium chromium-driver; }
+fi
+chromium --version
+chromedriver --version
+
+export MFA_TEST_POSTGRES_URL="${MFA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+cargo nextest run --workspace --all-features
+cargo test --workspace --doc --all-features
