@@ -1,14 +1,19 @@
 //! Optional JSON routes for a single-page app: challenge, verify, recovery codes, methods, devices.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use mfa::{Channel, DeviceId, MethodId, Mfa, PhoneDelivery, Store, UserId, Verified};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
 use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignedIn};
@@ -63,6 +68,60 @@ where
         .route("/methods", get(methods::<S, P>))
         .route("/devices", get(devices::<S, P>))
         .route("/devices/{id}", delete(forget_device::<S, P>))
+        .layer(map_response(no_store))
+}
+
+/// Every answer is about one user's session and security info, some of it shown once: no cache keeps it.
+async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A JSON request body whose refusal is an [`ErrorResponse`]: 400 for a body that is not JSON, 422
+/// for JSON without the fields expected (or with a malformed id, code kind or channel), 415 without
+/// the JSON content type, 413 for a body too large.
+struct Body<T>(T);
+
+impl<St, T> FromRequest<St> for Body<T>
+where
+    T: DeserializeOwned,
+    St: Send + Sync,
+{
+    type Rejection = ErrorResponse;
+
+    async fn from_request(request: Request, state: &St) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(body_refused(&rejection)),
+        }
+    }
+}
+
+fn body_refused(rejection: &JsonRejection) -> ErrorResponse {
+    ErrorResponse::client(rejection.status(), rejection.body_text())
+}
+
+/// The id in the path (a method, device or app password): [`mfa::Error::InvalidId`] (400) unless it
+/// is one.
+struct Id<T>(T);
+
+impl<St, T> FromRequestParts<St> for Id<T>
+where
+    T: FromStr,
+    MfaWeb: FromRef<St>,
+    St: Send + Sync,
+{
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let invalid = || MfaWeb::from_ref(state).error(mfa::Error::InvalidId);
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| invalid())?;
+        text.parse().map(Id).map_err(|_| invalid())
+    }
 }
 
 /// The user of a sign-in at any stage: pending (the sign-in's second step) or signed in (step-up).
@@ -84,7 +143,7 @@ async fn challenge<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     State(web): State<MfaWeb>,
     session: Session,
-    Json(request): Json<ChallengeRequest>,
+    Body(request): Body<ChallengeRequest>,
 ) -> Result<impl IntoResponse, ErrorResponse> {
     let user = signing_in(&web, &session).await?;
     let challenge = mfa
@@ -125,7 +184,7 @@ async fn verify<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     State(web): State<MfaWeb>,
     session: Session,
-    Json(request): Json<VerifyRequest>,
+    Body(request): Body<VerifyRequest>,
 ) -> Result<impl IntoResponse, ErrorResponse> {
     let user = signing_in(&web, &session).await?;
     let proof = mfa
@@ -144,7 +203,7 @@ async fn redeem<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     State(web): State<MfaWeb>,
     session: Session,
-    Json(request): Json<RedeemRequest>,
+    Body(request): Body<RedeemRequest>,
 ) -> Result<impl IntoResponse, ErrorResponse> {
     let user = signing_in(&web, &session).await?;
     let proof = mfa
@@ -190,9 +249,8 @@ async fn forget_device<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     State(web): State<MfaWeb>,
     user: SignedIn,
-    Path(id): Path<String>,
+    Id(id): Id<DeviceId>,
 ) -> Result<impl IntoResponse, ErrorResponse> {
-    let id: DeviceId = id.parse().map_err(|e| web.error(e))?;
     mfa.forget_device(&user.user, id)
         .await
         .map_err(|e| web.error(e))?;

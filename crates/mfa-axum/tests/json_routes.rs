@@ -101,3 +101,50 @@ async fn a_signed_in_user_steps_up_through_the_json_verify() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(browser.get("/sensitive").await.status, StatusCode::OK);
 }
+
+/// A JSON error: the status, and a body `{"error": "..."}` with a message.
+fn assert_json_error(answer: &common::Answer, status: StatusCode) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    let body = parse(&answer.body);
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn malformed_bodies_and_ids_are_json_errors_and_nothing_is_cached() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.sign_in(&host, false).await;
+    let json = Some("application/json");
+    // Not JSON; JSON without the fields; a malformed id in the body; no JSON content type.
+    let answer = browser.raw("POST", "/api/verify", json, "{\"method\":").await;
+    assert_json_error(&answer, StatusCode::BAD_REQUEST);
+    let answer = browser
+        .raw("POST", "/api/verify", json, r#"{"code":"123456"}"#)
+        .await;
+    assert_json_error(&answer, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("method"), "{}", answer.body);
+    let body = r#"{"method":"not-an-id","code":"123456"}"#;
+    let answer = browser.raw("POST", "/api/verify", json, body).await;
+    assert_json_error(&answer, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("invalid id"), "{}", answer.body);
+    let answer = browser.raw("POST", "/api/challenge", None, "{}").await;
+    assert_json_error(&answer, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Ids in the path: too short, not hexadecimal, not UTF-8 once decoded.
+    for id in ["abc", &"g".repeat(32), "%FF%FE"] {
+        let answer = browser.json("DELETE", &format!("/api/devices/{id}"), None).await;
+        assert_json_error(&answer, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            parse(&answer.body)["error"],
+            "invalid id: expected 32 hexadecimal digits"
+        );
+    }
+    // Answers that succeed are not cached either.
+    let answer = browser.get("/api/methods").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+}

@@ -366,6 +366,22 @@ impl Client {
         self.send(request.body(body).unwrap()).await
     }
 
+    /// A request with this body exactly (and the CSRF header), with or without a content type.
+    pub async fn raw(&mut self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, self.cookie_header());
+        if let Some(token) = &self.csrf {
+            request = request.header(CSRF_HEADER, token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        self.send(request.body(Body::from(body.to_owned())).unwrap())
+            .await
+    }
+
     pub async fn password(&mut self) -> Answer {
         if self.csrf.is_none() {
             self.fetch_csrf().await;
