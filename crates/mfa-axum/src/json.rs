@@ -1,4 +1,4 @@
-//! Optional JSON routes for a single-page app: challenge, verify, recovery codes, methods, devices.
+//! Optional JSON routes for a single-page app: the sign-in's second step, registration, and the security info.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -11,12 +11,15 @@ use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use mfa::{Channel, DeviceId, MethodId, Mfa, PhoneDelivery, Store, UserId, Verified};
-use serde::Deserialize;
+use mfa::{
+    Channel, DeviceId, Enrolled, MAX_USER_ID_BYTES, MethodId, Mfa, PhoneDelivery, PhoneKind, Store, UnixTime,
+    UserId, Verified,
+};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignedIn};
+use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedIn};
 
 /// The JSON routes of the sign-in's second step and of the security info a single-page app shows.
 /// Mount them under a prefix, inside the session layer and [`require_csrf`](crate::require_csrf)
@@ -27,6 +30,10 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignedIn};
 /// | `POST /challenge` `{"method"?, "channel"?}` | a pending sign-in or a signed-in user (step-up) | [`Mfa::challenge`]: the [`Challenge`](mfa::Challenge) |
 /// | `POST /verify` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::verify`], then [`MfaWeb::mfa_proven`] and, with `remember_as`, the device cookie: `{"verified_at"}` |
 /// | `POST /recovery-codes/redeem` `{"code"}` | likewise | [`Mfa::redeem_recovery_code`], then as `/verify`: `{"verified_at", "recovery_codes_left"}` |
+/// | `POST /register/app` `{"name"?, "account"?}` | likewise (a user with methods needs a fresh proof) | [`Mfa::begin_app_enrollment`]: `{"method", "uri", "secret", "qr_svg", "qr_data_url", "expires_at"}`, the secret shown once |
+/// | `POST /register/app/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_app_enrollment`], then [`MfaWeb::enrolled`] and, with `remember_as`, the device cookie: `{"method", "verified_at"}` |
+/// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`]: the [`CodeSent`](mfa::CodeSent) |
+/// | `POST /register/phone/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_phone_enrollment`], then as `/register/app/confirm` |
 /// | `GET /recovery-codes` | signed in | `{"left": n}` |
 /// | `GET /methods` | signed in | [`Mfa::list_methods`] |
 /// | `GET /devices` | signed in | [`Mfa::list_devices`] |
@@ -63,6 +70,10 @@ where
     Router::new()
         .route("/challenge", post(challenge::<S, P>))
         .route("/verify", post(verify::<S, P>))
+        .route("/register/app", post(begin_app::<S, P>))
+        .route("/register/app/confirm", post(confirm_app::<S, P>))
+        .route("/register/phone", post(begin_phone::<S, P>))
+        .route("/register/phone/confirm", post(confirm_phone::<S, P>))
         .route("/recovery-codes/redeem", post(redeem::<S, P>))
         .route("/recovery-codes", get(recovery_codes_left::<S, P>))
         .route("/methods", get(methods::<S, P>))
@@ -124,13 +135,15 @@ where
     }
 }
 
-/// The user of a sign-in at any stage: pending (the sign-in's second step) or signed in (step-up).
+/// The session's sign-in at any stage: pending (the sign-in's second step, or a registration the
+/// policy asked for) or signed in (step-up, or a method added from the security info).
+async fn sign_in_of(web: &MfaWeb, session: &Session) -> Result<SignInState, ErrorResponse> {
+    Ok(web.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?)
+}
+
+/// The user of a sign-in at any stage.
 async fn signing_in(web: &MfaWeb, session: &Session) -> Result<UserId, ErrorResponse> {
-    Ok(web
-        .sign_in_state(session)
-        .await?
-        .ok_or(Rejection::NotSignedIn)?
-        .user)
+    Ok(sign_in_of(web, session).await?.user)
 }
 
 #[derive(Deserialize)]
@@ -160,6 +173,21 @@ struct VerifyRequest {
     remember_as: Option<String>,
 }
 
+/// With `remember_as`, remembers the device after the proof just made ("don't ask again"): its
+/// cookie. A device is remembered only here, with the proof in hand; the session keeps its instant,
+/// not the proof, so no later request can remember a device on the strength of an old one.
+async fn remember<S: Store, P: PhoneDelivery>(
+    mfa: &Mfa<S, P>,
+    web: &MfaWeb,
+    proof: &Verified,
+    remember_as: Option<&str>,
+) -> Result<Option<DeviceCookie>, ErrorResponse> {
+    match remember_as {
+        Some(name) => Ok(Some(web.remember_device(mfa, proof, name).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Records the proof in the session and, if asked, remembers the device.
 async fn proven<S: Store, P: PhoneDelivery>(
     mfa: &Mfa<S, P>,
@@ -169,10 +197,7 @@ async fn proven<S: Store, P: PhoneDelivery>(
     remember_as: Option<&str>,
 ) -> Result<(Option<DeviceCookie>, Json<serde_json::Value>), ErrorResponse> {
     web.mfa_proven(session, proof).await?;
-    let cookie = match remember_as {
-        Some(name) => Some(web.remember_device(mfa, proof, name).await?),
-        None => None,
-    };
+    let cookie = remember(mfa, web, proof, remember_as).await?;
     let body = serde_json::json!({
         "verified_at": proof.at(),
         "recovery_codes_left": proof.recovery_codes_left(),
@@ -192,6 +217,138 @@ async fn verify<S: Store, P: PhoneDelivery>(
         .await
         .map_err(|e| web.error(e))?;
     proven(&mfa, &web, &session, &proof, request.remember_as.as_deref()).await
+}
+
+#[derive(Deserialize)]
+struct BeginAppRequest {
+    /// The method's name in the security info (default `Authenticator app`).
+    name: Option<String>,
+    /// The account the app shows under the issuer (default the user id).
+    account: Option<String>,
+}
+
+/// The account label of a new authenticator app: what the app shows under the issuer, trimmed.
+fn account_label(requested: Option<&str>, user: &UserId) -> Result<String, mfa::Error> {
+    let label = requested.unwrap_or(user.as_str()).trim();
+    if label.is_empty() || label.len() > MAX_USER_ID_BYTES || label.chars().any(char::is_control) {
+        return Err(mfa::Error::InvalidName {
+            reason: "an account label has 1 to 255 bytes and no control characters",
+        });
+    }
+    Ok(label.to_owned())
+}
+
+/// A begun app registration, serialised straight from the enrollment's zeroizing renderings.
+#[derive(Serialize)]
+struct AppEnrollmentAnswer<'a> {
+    method: MethodId,
+    uri: &'a str,
+    secret: &'a str,
+    qr_svg: &'a str,
+    qr_data_url: &'a str,
+    expires_at: UnixTime,
+}
+
+async fn begin_app<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<BeginAppRequest>,
+) -> Result<Response, ErrorResponse> {
+    let who = sign_in_of(&web, &session).await?;
+    let account = account_label(request.account.as_deref(), &who.user).map_err(|e| web.error(e))?;
+    let name = request.name.as_deref().unwrap_or("Authenticator app");
+    // The facade's rule: a user with methods needs a fresh proof (step-up); one without may
+    // register with the password alone, which is the sign-in the policy sent to registration.
+    let enrollment = mfa
+        .begin_app_enrollment(&who.user, &account, name, who.mfa_at)
+        .await
+        .map_err(|e| web.error(e))?;
+    let secret = enrollment.secret_for_typing();
+    let qr_svg = enrollment.qr().to_svg();
+    let qr_data_url = enrollment.qr().to_data_url().map_err(|e| web.error(e.into()))?;
+    let answer = AppEnrollmentAnswer {
+        method: enrollment.method(),
+        uri: enrollment.uri().as_str(),
+        secret: &secret,
+        qr_svg: &qr_svg,
+        qr_data_url: &qr_data_url,
+        expires_at: enrollment.expires_at(),
+    };
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Deserialize)]
+struct BeginPhoneRequest {
+    kind: PhoneKind,
+    number: String,
+    /// SMS or voice (default SMS for a mobile, voice for the others).
+    channel: Option<Channel>,
+}
+
+async fn begin_phone<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<BeginPhoneRequest>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    let who = sign_in_of(&web, &session).await?;
+    let channel = request.channel.unwrap_or(match request.kind {
+        PhoneKind::Mobile => Channel::Sms,
+        _ => Channel::Voice,
+    });
+    let sent = mfa
+        .begin_phone_enrollment(&who.user, request.kind, &request.number, channel, who.mfa_at)
+        .await
+        .map_err(|e| web.error(e))?;
+    Ok(Json(sent))
+}
+
+/// A confirmed registration proved the new method: the session records it ([`MfaWeb::enrolled`]),
+/// which completes a pending sign-in or refreshes a signed-in session's proof, and with
+/// `remember_as` the device is remembered.
+async fn registered<S: Store, P: PhoneDelivery>(
+    mfa: &Mfa<S, P>,
+    web: &MfaWeb,
+    session: &Session,
+    enrolled: &Enrolled,
+    remember_as: Option<&str>,
+) -> Result<(Option<DeviceCookie>, Json<serde_json::Value>), ErrorResponse> {
+    web.enrolled(session, enrolled).await?;
+    let cookie = remember(mfa, web, &enrolled.proof, remember_as).await?;
+    let body = serde_json::json!({
+        "method": enrolled.method,
+        "verified_at": enrolled.proof.at(),
+    });
+    Ok((cookie, Json(body)))
+}
+
+async fn confirm_app<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<VerifyRequest>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    let user = signing_in(&web, &session).await?;
+    let enrolled = mfa
+        .confirm_app_enrollment(&user, request.method, &request.code)
+        .await
+        .map_err(|e| web.error(e))?;
+    registered(&mfa, &web, &session, &enrolled, request.remember_as.as_deref()).await
+}
+
+async fn confirm_phone<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<VerifyRequest>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    let user = signing_in(&web, &session).await?;
+    let enrolled = mfa
+        .confirm_phone_enrollment(&user, request.method, &request.code)
+        .await
+        .map_err(|e| web.error(e))?;
+    registered(&mfa, &web, &session, &enrolled, request.remember_as.as_deref()).await
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::Host;
+use mfa::Clock;
 use mfa_axum::WebConfig;
 use serde_json::{Value, json};
 
@@ -147,4 +148,196 @@ async fn malformed_bodies_and_ids_are_json_errors_and_nothing_is_cached() {
     let answer = browser.get("/api/methods").await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers["cache-control"], "no-store");
+}
+
+/// The current code of the authenticator app whose `otpauth://` URI this is.
+fn app_code(host: &Host, uri: &str) -> String {
+    let totp = mfa_enroll::KeyUri::parse(uri).unwrap().to_totp().unwrap();
+    totp.generate(host.clock.now().as_secs() as u64)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_app_registered_during_a_pending_register_sign_in_completes_it() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    // Nothing before the password.
+    browser.fetch_csrf().await;
+    let answer = browser.json("POST", "/api/register/app", Some(json!({}))).await;
+    assert_json_error(&answer, StatusCode::UNAUTHORIZED);
+
+    // Bob has no method: "More information required".
+    let answer = browser.password_of("bob", "battery+staple").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.body.contains("second_factor_pending"), "{}", answer.body);
+    assert_eq!(browser.get("/me").await.status, StatusCode::UNAUTHORIZED);
+
+    let body = json!({ "name": "Pixel", "account": "bob@example.com" });
+    let answer = browser.json("POST", "/api/register/app", Some(body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let begun = parse(&answer.body);
+    let uri = begun["uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(uri.contains("bob%40example.com"), "{uri}");
+    // The key for typing is the URI's secret in groups of four.
+    let secret = begun["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 39, "{secret}");
+    assert!(
+        uri.contains(&format!("secret={}", secret.replace(' ', ""))),
+        "{uri}"
+    );
+    assert!(begun["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    assert!(
+        begun["qr_data_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    assert!(begun["expires_at"].is_number());
+    let method = begun["method"].as_str().unwrap().to_owned();
+
+    // A wrong code: refused, still pending.
+    let code = app_code(&host, uri);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let answer = browser
+        .json(
+            "POST",
+            "/api/register/app/confirm",
+            Some(json!({ "method": method, "code": wrong })),
+        )
+        .await;
+    assert_json_error(&answer, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.get("/me").await.status, StatusCode::UNAUTHORIZED);
+
+    // The right code proves the new method: signed in, under a new session id, device remembered.
+    let pending = browser.session_id();
+    let body = json!({ "method": method, "code": code, "remember_as": "Firefox on Linux" });
+    let answer = browser
+        .json("POST", "/api/register/app/confirm", Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let confirmed = parse(&answer.body);
+    assert_eq!(confirmed["method"]["id"], json!(method));
+    assert_eq!(confirmed["method"]["name"], "Pixel");
+    assert_eq!(confirmed["method"]["is_default"], true);
+    assert!(confirmed["verified_at"].is_number());
+    assert!(answer.set_cookie("mfa_device").unwrap().contains("HttpOnly"));
+    assert_ne!(browser.session_id(), pending);
+    assert_eq!(browser.get("/me").await.body, host.bob.to_string());
+    // Freshly proven: sensitive actions pass.
+    assert_eq!(browser.get("/sensitive").await.status, StatusCode::OK);
+    let devices = parse(&browser.get("/api/devices").await.body);
+    assert_eq!(devices[0]["name"], "Firefox on Linux");
+}
+
+#[tokio::test]
+async fn a_phone_registered_during_a_pending_register_sign_in_completes_it() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.password_of("bob", "battery+staple").await;
+
+    // What the facade refuses, as JSON: a number that is not E.164, SMS to an office phone, and a
+    // kind of phone there is not.
+    let body = json!({ "kind": "mobile", "number": "555-2671" });
+    let answer = browser.json("POST", "/api/register/phone", Some(body)).await;
+    assert_json_error(&answer, StatusCode::BAD_REQUEST);
+    let body = json!({ "kind": "office", "number": "+14155552671", "channel": "sms" });
+    let answer = browser.json("POST", "/api/register/phone", Some(body)).await;
+    assert_json_error(&answer, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json!({ "kind": "fax", "number": "+14155552671" });
+    let answer = browser.json("POST", "/api/register/phone", Some(body)).await;
+    assert_json_error(&answer, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A mobile: a text by default.
+    let body = json!({ "kind": "mobile", "number": "+1 415 555 2671" });
+    let answer = browser.json("POST", "/api/register/phone", Some(body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let sent = parse(&answer.body);
+    assert_eq!(sent["channel"], "sms");
+    assert_eq!(sent["masked_number"], "+*********71");
+    let method = sent["method"].as_str().unwrap().to_owned();
+    let number = "+14155552671".parse().unwrap();
+    let code = host.mfa.delivery().last_code_to(&number).unwrap();
+    assert!(!answer.body.contains(code.as_str()));
+    assert_eq!(browser.get("/me").await.status, StatusCode::UNAUTHORIZED);
+
+    let body = json!({ "method": method, "code": code.as_str() });
+    let answer = browser
+        .json("POST", "/api/register/phone/confirm", Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        parse(&answer.body)["method"]["kind"],
+        json!({ "phone": "mobile" })
+    );
+    assert_eq!(answer.set_cookie("mfa_device"), None);
+    assert_eq!(browser.get("/me").await.body, host.bob.to_string());
+    let methods = parse(&browser.get("/api/methods").await.body);
+    assert_eq!(methods.as_array().unwrap().len(), 1);
+    assert_eq!(methods[0]["masked_number"], "+*********71");
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_of_a_user_with_methods_cannot_register_one() {
+    // Alice has an app: her password alone must not add a method (it would sign her in).
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.password().await;
+    let answer = browser.json("POST", "/api/register/app", Some(json!({}))).await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    assert_eq!(
+        parse(&answer.body)["error"],
+        "this action needs a fresh verification"
+    );
+    let body = json!({ "kind": "mobile", "number": "+14155552671" });
+    let answer = browser.json("POST", "/api/register/phone", Some(body)).await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    assert!(host.mfa.delivery().sent().is_empty());
+    assert_eq!(browser.get("/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_signed_in_user_adds_a_method_with_a_fresh_proof_and_the_confirmation_refreshes_it() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.sign_in(&host, false).await;
+    // An hour later the sign-in's proof is stale: step-up first.
+    host.clock.advance(Duration::from_secs(3600));
+    let answer = browser.json("POST", "/api/register/app", Some(json!({}))).await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    let body = json!({ "method": host.app, "code": host.code() });
+    assert_eq!(
+        browser.json("POST", "/api/verify", Some(body)).await.status,
+        StatusCode::OK
+    );
+
+    // Nine minutes on the proof is still fresh; the account label defaults to the user id.
+    host.clock.advance(Duration::from_secs(540));
+    let answer = browser.json("POST", "/api/register/app", Some(json!({}))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let begun = parse(&answer.body);
+    assert!(begun["uri"].as_str().unwrap().contains(common::ALICE));
+    // Two minutes more: the step-up's proof is stale, but the confirmation proves the new app.
+    host.clock.advance(Duration::from_secs(120));
+    assert_eq!(browser.get("/sensitive").await.status, StatusCode::FORBIDDEN);
+    let code = app_code(&host, begun["uri"].as_str().unwrap());
+    let body = json!({ "method": begun["method"], "code": code });
+    let answer = browser
+        .json("POST", "/api/register/app/confirm", Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(parse(&answer.body)["method"]["name"], "Authenticator app");
+    assert_eq!(parse(&answer.body)["method"]["is_default"], false);
+    assert_eq!(browser.get("/sensitive").await.status, StatusCode::OK);
+    let methods = parse(&browser.get("/api/methods").await.body);
+    assert_eq!(methods.as_array().unwrap().len(), 2);
+
+    // An account label the app could not show is refused before anything is made.
+    for account in ["   ", "a\u{7}b"] {
+        let body = json!({ "account": account });
+        let answer = browser.json("POST", "/api/register/app", Some(body)).await;
+        assert_json_error(&answer, StatusCode::BAD_REQUEST);
+    }
 }
