@@ -9,11 +9,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use mfa::{
-    Channel, DeviceId, Enrolled, MAX_USER_ID_BYTES, MethodId, Mfa, PhoneDelivery, PhoneKind, Store, UnixTime,
-    UserId, Verified,
+    AppPasswordId, Channel, DeviceId, Enrolled, MAX_USER_ID_BYTES, MethodId, Mfa, PhoneDelivery, PhoneKind,
+    Store, UnixTime, UserId, Verified,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,13 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedI
 /// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`]: the [`CodeSent`](mfa::CodeSent) |
 /// | `POST /register/phone/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_phone_enrollment`], then as `/register/app/confirm` |
 /// | `GET /recovery-codes` | signed in | `{"left": n}` |
+/// | `POST /recovery-codes` | signed in, a fresh proof | [`Mfa::generate_recovery_codes`]: `{"codes": [...]}`, shown once; the old set stops working |
 /// | `GET /methods` | signed in | [`Mfa::list_methods`] |
+/// | `PUT /methods/{id}/default` | signed in | [`Mfa::set_default_method`]: 204 |
+/// | `DELETE /methods/{id}` | signed in, a fresh proof | [`Mfa::remove_method`]: 204 |
+/// | `GET /app-passwords` | signed in | [`Mfa::list_app_passwords`]: names and dates, never a password |
+/// | `POST /app-passwords` `{"name"}` | signed in, a fresh proof | [`Mfa::create_app_password`]: 201 `{"id", "password"}`, the password shown once |
+/// | `DELETE /app-passwords/{id}` | signed in | [`Mfa::revoke_app_password`]: 204 |
 /// | `GET /devices` | signed in | [`Mfa::list_devices`] |
 /// | `DELETE /devices/{id}` | signed in | [`Mfa::forget_device`]: 204 |
 ///
@@ -75,8 +81,18 @@ where
         .route("/register/phone", post(begin_phone::<S, P>))
         .route("/register/phone/confirm", post(confirm_phone::<S, P>))
         .route("/recovery-codes/redeem", post(redeem::<S, P>))
-        .route("/recovery-codes", get(recovery_codes_left::<S, P>))
+        .route(
+            "/recovery-codes",
+            get(recovery_codes_left::<S, P>).post(generate_recovery_codes::<S, P>),
+        )
         .route("/methods", get(methods::<S, P>))
+        .route("/methods/{id}", delete(remove_method::<S, P>))
+        .route("/methods/{id}/default", put(set_default_method::<S, P>))
+        .route(
+            "/app-passwords",
+            get(app_passwords::<S, P>).post(create_app_password::<S, P>),
+        )
+        .route("/app-passwords/{id}", delete(revoke_app_password::<S, P>))
         .route("/devices", get(devices::<S, P>))
         .route("/devices/{id}", delete(forget_device::<S, P>))
         .layer(map_response(no_store))
@@ -382,6 +398,27 @@ async fn recovery_codes_left<S: Store, P: PhoneDelivery>(
     Ok(Json(serde_json::json!({ "left": left })))
 }
 
+/// A new set of recovery codes, shown once (the old set stops working).
+#[derive(Serialize)]
+struct RecoveryCodesAnswer<'a> {
+    codes: Vec<&'a str>,
+}
+
+async fn generate_recovery_codes<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+) -> Result<Response, ErrorResponse> {
+    let codes = mfa
+        .generate_recovery_codes(&user.user, user.mfa_at)
+        .await
+        .map_err(|e| web.error(e))?;
+    let answer = RecoveryCodesAnswer {
+        codes: codes.codes().collect(),
+    };
+    Ok(Json(answer).into_response())
+}
+
 async fn methods<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     State(web): State<MfaWeb>,
@@ -390,6 +427,84 @@ async fn methods<S: Store, P: PhoneDelivery>(
     Ok(Json(
         mfa.list_methods(&user.user).await.map_err(|e| web.error(e))?,
     ))
+}
+
+async fn set_default_method<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+    Id(id): Id<MethodId>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    mfa.set_default_method(&user.user, id)
+        .await
+        .map_err(|e| web.error(e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sensitive action: the facade asks for the session's proof to be fresh ([`mfa::Error::StepUpRequired`]).
+async fn remove_method<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+    Id(id): Id<MethodId>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    mfa.remove_method(&user.user, id, user.mfa_at)
+        .await
+        .map_err(|e| web.error(e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn app_passwords<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    Ok(Json(
+        mfa.list_app_passwords(&user.user)
+            .await
+            .map_err(|e| web.error(e))?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct AppPasswordRequest {
+    name: String,
+}
+
+/// A new app password, its plaintext shown once.
+#[derive(Serialize)]
+struct NewAppPasswordAnswer<'a> {
+    id: AppPasswordId,
+    password: &'a str,
+}
+
+async fn create_app_password<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+    Body(request): Body<AppPasswordRequest>,
+) -> Result<Response, ErrorResponse> {
+    let created = mfa
+        .create_app_password(&user.user, &request.name, user.mfa_at)
+        .await
+        .map_err(|e| web.error(e))?;
+    let answer = NewAppPasswordAnswer {
+        id: created.id,
+        password: created.password.expose(),
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn revoke_app_password<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    user: SignedIn,
+    Id(id): Id<AppPasswordId>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    mfa.revoke_app_password(&user.user, id)
+        .await
+        .map_err(|e| web.error(e))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn devices<S: Store, P: PhoneDelivery>(

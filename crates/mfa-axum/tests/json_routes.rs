@@ -104,6 +104,7 @@ async fn a_signed_in_user_steps_up_through_the_json_verify() {
 }
 
 /// A JSON error: the status, and a body `{"error": "..."}` with a message.
+#[track_caller]
 fn assert_json_error(answer: &common::Answer, status: StatusCode) {
     assert_eq!(answer.status, status, "{}", answer.body);
     let body = parse(&answer.body);
@@ -340,4 +341,239 @@ async fn a_signed_in_user_adds_a_method_with_a_fresh_proof_and_the_confirmation_
         let answer = browser.json("POST", "/api/register/app", Some(body)).await;
         assert_json_error(&answer, StatusCode::BAD_REQUEST);
     }
+}
+
+#[tokio::test]
+async fn app_passwords_are_created_once_listed_without_the_secret_and_deleted() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.fetch_csrf().await;
+    let answer = browser
+        .json("POST", "/api/app-passwords", Some(json!({ "name": "Mail" })))
+        .await;
+    assert_json_error(&answer, StatusCode::UNAUTHORIZED);
+    browser.sign_in(&host, false).await;
+    assert_eq!(parse(&browser.get("/api/app-passwords").await.body), json!([]));
+
+    let answer = browser
+        .json("POST", "/api/app-passwords", Some(json!({ "name": "Mail" })))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let created = parse(&answer.body);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let password = created["password"].as_str().unwrap().to_owned();
+    assert_eq!(password.replace(' ', "").len(), 16, "{password}");
+    // It signs a legacy client in.
+    let verified = host
+        .mfa
+        .verify_app_password(&host.alice, &password, None)
+        .await
+        .unwrap();
+    assert_eq!(verified.to_string(), id);
+
+    // Listed by name, never with the password.
+    let answer = browser.get("/api/app-passwords").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let list = parse(&answer.body);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], json!(id));
+    assert_eq!(list[0]["name"], "Mail");
+    assert!(!answer.body.contains(&password), "{}", answer.body);
+    assert!(
+        !answer.body.contains(&password.replace(' ', "")),
+        "{}",
+        answer.body
+    );
+    assert!(!answer.body.contains("argon2"), "{}", answer.body);
+
+    let answer = browser
+        .json("DELETE", &format!("/api/app-passwords/{id}"), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    assert_eq!(parse(&browser.get("/api/app-passwords").await.body), json!([]));
+    assert!(matches!(
+        host.mfa.verify_app_password(&host.alice, &password, None).await,
+        Err(mfa::Error::Rejected)
+    ));
+    let answer = browser
+        .json("DELETE", &format!("/api/app-passwords/{id}"), None)
+        .await;
+    assert_json_error(&answer, StatusCode::NOT_FOUND);
+    // Malformed ids (app-password ids are lowercase) and names: the client's mistake, not a 500.
+    for bad in ["xyz", &id.to_uppercase()] {
+        let answer = browser
+            .json("DELETE", &format!("/api/app-passwords/{bad}"), None)
+            .await;
+        assert_json_error(&answer, StatusCode::BAD_REQUEST);
+    }
+    for name in ["", "   ", "Mail\u{202E}"] {
+        let answer = browser
+            .json("POST", "/api/app-passwords", Some(json!({ "name": name })))
+            .await;
+        assert_json_error(&answer, StatusCode::BAD_REQUEST);
+    }
+    let answer = browser.json("POST", "/api/app-passwords", Some(json!({}))).await;
+    assert_json_error(&answer, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A sensitive action: an hour-old proof is refused with the step-up error, nothing made.
+    host.clock.advance(Duration::from_secs(3600));
+    let answer = browser
+        .json("POST", "/api/app-passwords", Some(json!({ "name": "Mail" })))
+        .await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    assert_eq!(
+        parse(&answer.body)["error"],
+        "this action needs a fresh verification"
+    );
+    assert_eq!(parse(&browser.get("/api/app-passwords").await.body), json!([]));
+}
+
+#[tokio::test]
+async fn methods_get_a_new_default_and_removal_needs_a_fresh_proof() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.sign_in(&host, false).await;
+    let body = json!({ "kind": "mobile", "number": "+14155552671" });
+    let sent = parse(&browser.json("POST", "/api/register/phone", Some(body)).await.body);
+    let phone = sent["method"].as_str().unwrap().to_owned();
+    let code = host
+        .mfa
+        .delivery()
+        .last_code_to(&"+14155552671".parse().unwrap())
+        .unwrap();
+    let body = json!({ "method": phone, "code": code.as_str() });
+    let answer = browser
+        .json("POST", "/api/register/phone/confirm", Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    // The phone becomes the default.
+    let default_of = |methods: &Value| {
+        methods
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["is_default"] == true)
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let methods = parse(&browser.get("/api/methods").await.body);
+    assert_eq!(default_of(&methods), [host.app.to_string()]);
+    let answer = browser
+        .json("PUT", &format!("/api/methods/{phone}/default"), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    let methods = parse(&browser.get("/api/methods").await.body);
+    assert_eq!(default_of(&methods), vec![phone.clone()]);
+    let unknown = "0".repeat(32);
+    let answer = browser
+        .json("PUT", &format!("/api/methods/{unknown}/default"), None)
+        .await;
+    assert_json_error(&answer, StatusCode::NOT_FOUND);
+    let answer = browser.json("PUT", "/api/methods/phone/default", None).await;
+    assert_json_error(&answer, StatusCode::BAD_REQUEST);
+
+    // Removal without a fresh proof: the step-up error, and the phone stays.
+    host.clock.advance(Duration::from_secs(3600));
+    let answer = browser
+        .json("DELETE", &format!("/api/methods/{phone}"), None)
+        .await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    assert_eq!(
+        parse(&answer.body)["error"],
+        "this action needs a fresh verification"
+    );
+    assert_eq!(
+        parse(&browser.get("/api/methods").await.body)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let answer = browser.json("DELETE", "/api/methods/not-an-id", None).await;
+    assert_json_error(&answer, StatusCode::BAD_REQUEST);
+
+    // After a step-up it goes; the app is the default again. The change voids the session's proof,
+    // not the sign-in.
+    let body = json!({ "method": host.app, "code": host.code() });
+    assert_eq!(
+        browser.json("POST", "/api/verify", Some(body)).await.status,
+        StatusCode::OK
+    );
+    let answer = browser
+        .json("DELETE", &format!("/api/methods/{phone}"), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    let methods = parse(&browser.get("/api/methods").await.body);
+    assert_eq!(default_of(&methods), [host.app.to_string()]);
+    assert_eq!(methods.as_array().unwrap().len(), 1);
+    assert_eq!(browser.get("/me").await.status, StatusCode::OK);
+    assert_eq!(browser.get("/sensitive").await.status, StatusCode::FORBIDDEN);
+    let answer = browser
+        .json("DELETE", &format!("/api/methods/{phone}"), None)
+        .await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn recovery_codes_generated_once_redeem_once_each() {
+    let host = Host::new(WebConfig::default()).await;
+    let mut browser = host.client();
+    browser.sign_in(&host, false).await;
+    let answer = browser.json("POST", "/api/recovery-codes", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let codes: Vec<String> = serde_json::from_value(parse(&answer.body)["codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(
+        parse(&browser.get("/api/recovery-codes").await.body),
+        json!({ "left": 10 })
+    );
+
+    // Another browser signs in with a code in place of the app: once.
+    let mut other = host.client();
+    assert_eq!(other.password().await.status, StatusCode::OK);
+    let body = json!({ "code": codes[0] });
+    let answer = other
+        .json("POST", "/api/recovery-codes/redeem", Some(body.clone()))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(parse(&answer.body)["recovery_codes_left"], 9);
+    assert_eq!(other.get("/me").await.status, StatusCode::OK);
+    let mut third = host.client();
+    third.password().await;
+    let answer = third.json("POST", "/api/recovery-codes/redeem", Some(body)).await;
+    assert_json_error(&answer, StatusCode::UNAUTHORIZED);
+    assert_eq!(third.get("/me").await.status, StatusCode::UNAUTHORIZED);
+
+    // A new set needs a fresh proof, and replaces the old one.
+    host.clock.advance(Duration::from_secs(3600));
+    let answer = browser.json("POST", "/api/recovery-codes", None).await;
+    assert_json_error(&answer, StatusCode::FORBIDDEN);
+    let body = json!({ "method": host.app, "code": host.code() });
+    assert_eq!(
+        browser.json("POST", "/api/verify", Some(body)).await.status,
+        StatusCode::OK
+    );
+    let answer = browser.json("POST", "/api/recovery-codes", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let fresh: Vec<String> = serde_json::from_value(parse(&answer.body)["codes"].clone()).unwrap();
+    assert!(fresh.iter().all(|c| !codes.contains(c)));
+    let answer = third
+        .json(
+            "POST",
+            "/api/recovery-codes/redeem",
+            Some(json!({ "code": codes[1] })),
+        )
+        .await;
+    assert_json_error(&answer, StatusCode::UNAUTHORIZED);
+    let answer = third
+        .json(
+            "POST",
+            "/api/recovery-codes/redeem",
+            Some(json!({ "code": fresh[0] })),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
