@@ -21,18 +21,18 @@ use tower_sessions::Session;
 
 use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedIn};
 
-/// The JSON routes of the sign-in's second step and of the security info a single-page app shows.
-/// Mount them under a prefix, inside the session layer and [`require_csrf`](crate::require_csrf)
-/// (the app sends the token in the `x-csrf-token` header):
+/// The JSON routes of the sign-in's second step, of registration and of the security info a
+/// single-page app shows. Mount them under a prefix, inside the session layer and
+/// [`require_csrf`](crate::require_csrf) (the app sends the token in the `x-csrf-token` header):
 ///
 /// | route | who | what |
 /// |---|---|---|
 /// | `POST /challenge` `{"method"?, "channel"?}` | a pending sign-in or a signed-in user (step-up) | [`Mfa::challenge`]: the [`Challenge`](mfa::Challenge) |
 /// | `POST /verify` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::verify`], then [`MfaWeb::mfa_proven`] and, with `remember_as`, the device cookie: `{"verified_at"}` |
 /// | `POST /recovery-codes/redeem` `{"code"}` | likewise | [`Mfa::redeem_recovery_code`], then as `/verify`: `{"verified_at", "recovery_codes_left"}` |
-/// | `POST /register/app` `{"name"?, "account"?}` | likewise (a user with methods needs a fresh proof) | [`Mfa::begin_app_enrollment`]: `{"method", "uri", "secret", "qr_svg", "qr_data_url", "expires_at"}`, the secret shown once |
+/// | `POST /register/app` `{"name"?, "account"?}` | likewise; a user with methods needs a fresh proof | [`Mfa::begin_app_enrollment`]: `{"method", "uri", "secret", "qr_svg", "qr_data_url", "expires_at"}`, the secret shown once (`name` defaults to `Authenticator app`, `account`, the label the app shows, to the user id) |
 /// | `POST /register/app/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_app_enrollment`], then [`MfaWeb::enrolled`] and, with `remember_as`, the device cookie: `{"method", "verified_at"}` |
-/// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`]: the [`CodeSent`](mfa::CodeSent) |
+/// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`] (`kind` `mobile`, `office` or `alternate`; `number` E.164; `channel` `sms` or `voice`, by default SMS to a mobile, a call to the others): the [`CodeSent`](mfa::CodeSent) |
 /// | `POST /register/phone/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_phone_enrollment`], then as `/register/app/confirm` |
 /// | `GET /recovery-codes` | signed in | `{"left": n}` |
 /// | `POST /recovery-codes` | signed in, a fresh proof | [`Mfa::generate_recovery_codes`]: `{"codes": [...]}`, shown once; the old set stops working |
@@ -45,8 +45,27 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedI
 /// | `GET /devices` | signed in | [`Mfa::list_devices`] |
 /// | `DELETE /devices/{id}` | signed in | [`Mfa::forget_device`]: 204 |
 ///
+/// Registration serves the sign-in the policy sent to registration ("More information required":
+/// a user with no method registers with the password alone) and a signed-in user; the facade asks
+/// a user who has methods for a fresh proof, so a password alone never adds a second method. The
+/// confirmation proves the new method: it completes a pending sign-in, or refreshes a signed-in
+/// session's proof.
+///
+/// "Don't ask again on this device" is `remember_as` on the routes that make a proof (`/verify` and
+/// the registration confirmations), and there only: [`Mfa::remember_device`] takes the proof
+/// itself, and the session keeps the proof's instant, not the proof, so no later request could
+/// remember a device soundly.
+///
+/// "A fresh proof" is the facade's step-up on the session's last MFA time
+/// ([`SignedIn::mfa_at`]); a stale one answers 403 `{"error": "this action needs a fresh
+/// verification"}` ([`mfa::Error::StepUpRequired`]): verify again, then retry.
+///
 /// The state gives both the facade and the web layer by [`FromRef`]: `Arc<Mfa<S, P>>` and
-/// [`MfaWeb`]. Errors are [`ErrorResponse`]s and [`Rejection`]s.
+/// [`MfaWeb`]. Errors are [`ErrorResponse`]s and [`Rejection`]s, JSON `{"error": "..."}`, also
+/// for a malformed request: an id in the path that is not one 400, a body that is not JSON 400,
+/// JSON without the fields expected (or with a malformed id, kind or channel) 422, no JSON content
+/// type 415. Every answer carries `Cache-Control: no-store`: secrets (a new app's key, recovery
+/// codes, an app password) are in the answer that shows them once, and nowhere else.
 ///
 /// ```
 /// # use std::sync::Arc;
