@@ -126,7 +126,7 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 /// A JSON request body whose refusal is an [`ErrorResponse`]: 400 for a body that is not JSON, 422
-/// for JSON without the fields expected (or with a malformed id, code kind or channel), 415 without
+/// for JSON without the fields expected (or with a malformed id, phone kind or channel), 415 without
 /// the JSON content type, 413 for a body too large.
 struct Body<T>(T);
 

@@ -335,12 +335,16 @@ async fn a_signed_in_user_adds_a_method_with_a_fresh_proof_and_the_confirmation_
     let methods = parse(&browser.get("/api/methods").await.body);
     assert_eq!(methods.as_array().unwrap().len(), 2);
 
-    // An account label the app could not show is refused before anything is made.
-    for account in ["   ", "a\u{7}b"] {
+    // An account label the app could not show is refused before anything is made; the longest
+    // one (255 bytes, each character percent-encoded in the URI) still fits a QR code.
+    for account in ["   ", "a\u{7}b", &"é".repeat(128)] {
         let body = json!({ "account": account });
         let answer = browser.json("POST", "/api/register/app", Some(body)).await;
         assert_json_error(&answer, StatusCode::BAD_REQUEST);
     }
+    let body = json!({ "account": format!("{}x", "é".repeat(127)) });
+    let answer = browser.json("POST", "/api/register/app", Some(body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
 #[tokio::test]
