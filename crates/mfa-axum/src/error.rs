@@ -117,6 +117,17 @@ impl ErrorResponse {
         }
     }
 
+    /// A refusal of a request the client can fix (a body that is not the JSON expected), with a
+    /// message that says what was wrong with it.
+    pub(crate) fn client(status: StatusCode, message: String) -> Self {
+        ErrorResponse {
+            status,
+            message,
+            retry_after: None,
+            error: None,
+        }
+    }
+
     /// A 500 with no detail.
     pub fn internal() -> Self {
         ErrorResponse {

@@ -285,7 +285,7 @@ async fn names_are_checked() {
         assert!(
             matches!(
                 h.mfa.create_app_password(&alice, name, at).await,
-                Err(Error::AppPassword(mfa_app_password::Error::InvalidName { .. }))
+                Err(Error::InvalidName { .. })
             ),
             "{name:?}"
         );

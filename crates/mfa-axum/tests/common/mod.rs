@@ -20,8 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use mfa::{
-    Clock, Config, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, Mfa, MfaState, RecordingPhoneDelivery,
-    TagSecret, UnixTime, UserId,
+    Argon2Params, Clock, Config, KeyId, KeyRing, ManualClock, MemoryStore, MethodId, Mfa, MfaState,
+    RecordingPhoneDelivery, TagSecret, UnixTime, UserId,
 };
 use mfa_axum::{
     CSRF_HEADER, CsrfToken, ErrorResponse, MfaWeb, PasswordCheck, PendingSecondFactor, SignedIn, StepUp,
@@ -35,6 +35,8 @@ pub type Service = Mfa<MemoryStore, RecordingPhoneDelivery>;
 
 pub const START_MS: i64 = 1_700_000_000_000;
 pub const ALICE: &str = "user-42";
+/// Bob: MFA enforced, no method yet, so his sign-in asks for a registration.
+pub const BOB: &str = "user-7";
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -65,7 +67,11 @@ impl PasswordCheck for Accounts {
     type Error = AccountsDown;
 
     async fn check(&self, username: &str, password: &str) -> Result<Option<UserId>, Self::Error> {
-        Ok((username == "alice" && password == "correct horse").then(|| UserId::new(ALICE).unwrap()))
+        Ok(match (username, password) {
+            ("alice", "correct horse") => Some(UserId::new(ALICE).unwrap()),
+            ("bob", "battery staple") => Some(UserId::new(BOB).unwrap()),
+            _ => None,
+        })
     }
 }
 
@@ -165,17 +171,26 @@ pub struct Host {
     pub clock: Arc<ManualClock>,
     pub router: Router,
     pub alice: UserId,
+    pub bob: UserId,
     pub app: MethodId,
     totp: mfa_otp::Totp,
 }
 
 impl Host {
-    /// Alice, MFA enforced, with an authenticator app registered 30 s before `START_MS` + 30 s.
+    /// Alice, MFA enforced, with an authenticator app registered 30 s before `START_MS` + 30 s;
+    /// Bob, MFA enforced, with no method.
     pub async fn new(config: WebConfig) -> Host {
         let clock = Arc::new(ManualClock::new(UnixTime::from_millis(START_MS)));
+        let mut mfa_config = Config::default();
+        // Small argon2 parameters keep app-password tests quick.
+        mfa_config.app_passwords.params = Argon2Params {
+            m_kib: 256,
+            t: 1,
+            p: 1,
+        };
         let mfa = Arc::new(
             Mfa::new(
-                Config::default(),
+                mfa_config,
                 KeyRing::new(KeyId(1), &[0x11; 32]).unwrap(),
                 TagSecret::from_bytes(&[0x22; 32]).unwrap(),
                 MemoryStore::new(),
@@ -187,6 +202,8 @@ impl Host {
         let web = MfaWeb::new(Arc::clone(&mfa), config).with_clock(clock.clone());
         let alice = UserId::new(ALICE).unwrap();
         mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();
+        let bob = UserId::new(BOB).unwrap();
+        mfa.set_mfa_state(&bob, MfaState::Enforced).await.unwrap();
         let enrollment = mfa
             .begin_app_enrollment(&alice, "alice@example.com", "Phone", None)
             .await
@@ -228,6 +245,7 @@ impl Host {
             clock,
             router,
             alice,
+            bob,
             app: enrollment.method(),
             totp,
         }
@@ -366,11 +384,32 @@ impl Client {
         self.send(request.body(body).unwrap()).await
     }
 
+    /// A request with this body exactly (and the CSRF header), with or without a content type.
+    pub async fn raw(&mut self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, self.cookie_header());
+        if let Some(token) = &self.csrf {
+            request = request.header(CSRF_HEADER, token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        self.send(request.body(Body::from(body.to_owned())).unwrap())
+            .await
+    }
+
     pub async fn password(&mut self) -> Answer {
+        self.password_of("alice", "correct+horse").await
+    }
+
+    /// The sign-in form for another account (the password form-encoded).
+    pub async fn password_of(&mut self, username: &str, password: &str) -> Answer {
         if self.csrf.is_none() {
             self.fetch_csrf().await;
         }
-        self.post("/sign-in", "username=alice&password=correct+horse")
+        self.post("/sign-in", &format!("username={username}&password={password}"))
             .await
     }
 

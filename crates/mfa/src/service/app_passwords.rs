@@ -14,7 +14,8 @@ fn instant(secs: u64) -> UnixTime {
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// Creates an app password named `name` (step-up); show its plaintext once. Refused when the
-    /// policy turns app passwords off; at most `app_passwords.max_per_user` per user.
+    /// policy turns app passwords off; at most `app_passwords.max_per_user` per user. A name the
+    /// rules of names refuse is [`Error::InvalidName`], as for methods and devices.
     ///
     /// Hashing costs one argon2id evaluation (tens of milliseconds with the defaults); it runs on the
     /// service's hashing pool, off the async threads (see [`Config::max_concurrent_hashes`](crate::Config::max_concurrent_hashes)).
@@ -58,6 +59,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     what: "app passwords",
                     max,
                 },
+                // The user's input, named as for methods and devices: not a server error.
+                mfa_app_password::Error::InvalidName { reason } => Error::InvalidName { reason },
                 other => Error::AppPassword(other),
             })?;
         let id = issued.record.id();
