@@ -254,6 +254,8 @@ pub(crate) fn error_page(error: &ErrorResponse) -> Response {
 pub(crate) fn error_message(error: &ErrorResponse) -> String {
     match (error.error(), error.retry_after()) {
         (Some(mfa::Error::Rejected), _) => "That code didn't work. Check the code and try again.".to_owned(),
+        // The policy's own sentence for the person ("Contact your administrator.").
+        (Some(mfa::Error::NotAllowed(reason)), _) => reason.message().to_owned(),
         (_, Some(seconds)) => format!("Too many attempts. Try again in {}.", wait(seconds)),
         _ if error.status() == StatusCode::INTERNAL_SERVER_ERROR => {
             "Something went wrong on our side.".to_owned()

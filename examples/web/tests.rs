@@ -504,3 +504,171 @@ async fn recovery_codes_are_offered_only_to_a_user_with_a_method() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn a_password_change_checks_the_form_then_signs_the_user_in_again_with_the_new_password() {
+    let app = service(true).await;
+    let mut browser = Browser::new(&app);
+    alice_registers(&mut browser).await;
+    let page = browser.get("/security-info/password").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = field(&page.body, "csrf_token");
+    let new = "a much longer new password";
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        [
+            ("csrf_token", token.clone()),
+            ("current", current.to_owned()),
+            ("new", new.to_owned()),
+            ("confirm", confirm.to_owned()),
+        ]
+    };
+    let refusals = [
+        (
+            change("alice-demo-password", new, "something else"),
+            "don&#39;t match",
+        ),
+        (
+            change("alice-demo-password", "too short", "too short"),
+            "at least 15",
+        ),
+        (
+            change("not her password", new, new),
+            "current password is incorrect",
+        ),
+        (
+            change(
+                "alice-demo-password",
+                "alice-demo-password",
+                "alice-demo-password",
+            ),
+            "haven&#39;t used here",
+        ),
+    ];
+    for (fields, why) in refusals {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = browser.post("/security-info/password", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains(why), "{why} not in {}", page.body);
+    }
+    assert_eq!(browser.get("/").await.status, StatusCode::OK, "still signed in");
+
+    let fields = change("alice-demo-password", new, new);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = browser.post("/security-info/password", &fields).await;
+    assert_eq!(done.location.as_deref(), Some("/sign-in?changed=password"));
+    assert!(
+        browser
+            .get("/sign-in?changed=password")
+            .await
+            .body
+            .contains("Your password was changed")
+    );
+    assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in"));
+    let (old, _) = password(&mut browser, "alice").await;
+    assert_eq!(
+        old.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password is refused"
+    );
+    let token = field(&browser.get("/sign-in").await.body, "csrf_token");
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("username", "alice"),
+        ("password", new),
+    ];
+    let page = browser.post("/sign-in", &fields).await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/sign-in/next"),
+        "asked for a code again"
+    );
+}
+
+#[tokio::test]
+async fn a_suspicious_activity_report_signs_out_everywhere_and_stops_prompts_until_cleared() {
+    let app = service(true).await;
+    let mut alice = Browser::new(&app);
+    alice_registers(&mut alice).await;
+    let token = field(&alice.get("/security-info").await.body, "csrf_token");
+    let page = alice
+        .post("/security-info/report", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Your report was sent"), "{}", page.body);
+    assert_eq!(alice.get("/").await.location.as_deref(), Some("/sign-in"));
+
+    // No prompt while the report stands.
+    let (page, _) = password(&mut alice, "alice").await;
+    let blocked = match page.location.as_deref() {
+        Some("/sign-in/next") => alice.get("/sign-in/verify").await,
+        _ => page,
+    };
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN, "{}", blocked.body);
+    assert!(
+        blocked
+            .body
+            .contains("Suspicious activity was reported on this account. Contact your administrator."),
+        "{}",
+        blocked.body
+    );
+
+    // The administrator sees the report and clears it.
+    let mut admin = Browser::new(&app);
+    let (_, token) = password(&mut admin, "admin").await;
+    let register = admin.get("/register/app").await;
+    let (key, method) = (typed_key(&register.body), field(&register.body, "method"));
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("method", &method),
+        ("code", &app_code(&key, 0)),
+    ];
+    admin.post("/register/app", &fields).await;
+    assert!(
+        admin
+            .get("/admin")
+            .await
+            .body
+            .contains("reported suspicious activity")
+    );
+    let fields = [("csrf_token", token.as_str()), ("user", "user-alice")];
+    let cleared = admin.post("/admin/clear-report", &fields).await;
+    assert_eq!(cleared.location.as_deref(), Some("/admin"));
+    assert!(
+        !admin
+            .get("/admin")
+            .await
+            .body
+            .contains("reported suspicious activity")
+    );
+    let (page, _) = password(&mut alice, "alice").await;
+    assert_eq!(page.location.as_deref(), Some("/sign-in/next"), "{}", page.body);
+    assert_eq!(alice.get("/sign-in/verify").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_malformed_form_is_a_422_page() {
+    let app = service(true).await;
+    let mut browser = Browser::new(&app);
+    alice_registers(&mut browser).await;
+    let token = field(&browser.get("/security-info").await.body, "csrf_token");
+    for (path, fields) in [
+        ("/security-info/default", vec![("method", "not-an-id")]),
+        ("/security-info/remove", vec![]),
+        ("/admin/state", vec![("user", "user-bob"), ("state", "sometimes")]),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf_token", &token));
+        let page = browser.post(path, &fields).await;
+        let expected = if path == "/admin/state" {
+            StatusCode::FORBIDDEN // Alice is no administrator: refused before the form is read.
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(page.status, expected, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("<html"),
+            "a page, not plain text: {}",
+            page.body
+        );
+    }
+}
