@@ -15,6 +15,9 @@ mod secret;
 mod wake;
 mod wire;
 
+#[cfg(test)]
+mod tamper;
+
 pub use challenge::{
     Challenge, DEFAULT_CHALLENGE_TTL, MAX_APPLICATION_LEN, MAX_CHALLENGE_TTL, MAX_CLIENT_IP_LEN,
     MAX_LOCATION_LEN, MAX_USER_LEN, MIN_CHALLENGE_TTL, PendingChallenges, Requester, SignedChallenge,

@@ -71,7 +71,11 @@ impl MemoryReplayCache {
 impl ReplayCache for MemoryReplayCache {
     fn remember(&mut self, key: &ReplayKey, now: UnixTime) -> Result<(), Error> {
         let id = (key.device_id().clone(), *key.nonce());
-        if self.seen.get(&id).is_some_and(|&keep_until| keep_until >= now.as_secs()) {
+        if self
+            .seen
+            .get(&id)
+            .is_some_and(|&keep_until| keep_until >= now.as_secs())
+        {
             return Err(Error::Replayed);
         }
         if self.seen.len() >= self.capacity && !self.seen.contains_key(&id) {
