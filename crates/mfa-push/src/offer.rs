@@ -254,6 +254,8 @@ impl EnrollmentOffer {
                 what: WHAT,
                 reason: "a parameter without '='",
             })?;
+            // Unknown parameters are ignored, but must be well formed too.
+            let value = decode(value)?;
             let slot = match name {
                 "v" => &mut v,
                 "url" => &mut url,
@@ -271,7 +273,7 @@ impl EnrollmentOffer {
                     reason: "a parameter appears twice",
                 });
             }
-            *slot = Some(decode(value)?);
+            *slot = Some(value);
         }
         let missing = |what: &'static str| Error::Malformed {
             what,
