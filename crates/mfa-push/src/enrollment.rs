@@ -2,7 +2,7 @@ use core::fmt;
 
 use mfa_policy::UnixTime;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::check::{b64, b64_fixed, display_text, json, required, to_json, version};
 use crate::encoding::{Canonical, tag};
@@ -318,7 +318,7 @@ impl EnrollmentAnswer {
 
     /// The body to send. It holds the secret.
     pub fn to_json(&self) -> Zeroizing<String> {
-        Zeroizing::new(to_json(&AnswerWire {
+        let mut wire = AnswerWire {
             v: Some(i64::from(PROTOCOL_VERSION)),
             enrollment_id: Some(self.enrollment_id.to_string()),
             secret: Some(self.secret.to_text().to_string()),
@@ -327,7 +327,12 @@ impl EnrollmentAnswer {
             label: Some(self.label.clone()),
             wake: Some(self.wake.clone()),
             signature: Some(b64(&self.signature)),
-        }))
+        };
+        let body = Zeroizing::new(to_json(&wire));
+        if let Some(secret) = wire.secret.as_mut() {
+            secret.zeroize();
+        }
+        body
     }
 
     /// The signed bytes: the tag `mfa-push/v1/enrollment-answer`, then enrollment id, secret,
