@@ -306,3 +306,35 @@ fn configurations_are_checked() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn https_never_falls_back_to_plain_http() {
+    // A plain HTTP server behind an https URL: the TLS handshake fails, nothing reaches it as a
+    // request, and the send is unavailable (the TLS configuration itself was accepted at start-up).
+    let mock = Mock::start(vec![reply(200, "")]).await;
+    let https = mock.url.replace("http://", "https://");
+    let error = webhook(&https)
+        .deliver(&number(), Channel::Sms, &message())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        SendError::Unavailable {
+            provider: "webhook",
+            detail: "could not connect".into()
+        }
+    );
+    assert_eq!(mock.count(), 0);
+}
+
+#[test]
+fn client_settings_are_checked() {
+    let bad = mfa_delivery::HttpConfig {
+        max_attempts: 0,
+        ..common::http_config()
+    };
+    assert_eq!(
+        mfa_delivery::HttpClient::new(&bad).unwrap_err().to_string(),
+        "http.max_attempts (MFA_DELIVERY_MAX_ATTEMPTS): must be between 1 and 5"
+    );
+}
