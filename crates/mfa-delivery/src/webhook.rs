@@ -251,10 +251,12 @@ impl fmt::Debug for Webhook {
 /// The URL without its query (which may carry a token).
 fn redacted_url(url: &Url) -> String {
     let mut shown = url.clone();
-    if shown.query().is_some() {
-        shown.set_query(Some("<redacted>"));
+    shown.set_query(None);
+    let mut text = shown.to_string();
+    if url.query().is_some() {
+        text.push_str("?<redacted>");
     }
-    shown.to_string()
+    text
 }
 
 impl Webhook {
