@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use mfa::{
-    Clock, Config, KeyRing, Mfa, MfaState, RecordingPhoneDelivery, Store, SystemClock, TagSecret, UnixTime,
-    UserId,
+    BoxedPhoneDelivery, Channel, Clock, Config, DeliveryError, KeyRing, MessageId, Mfa, MfaState,
+    PhoneDelivery, PhoneMessage, PhoneNumber, RecordingPhoneDelivery, Store, SystemClock, TagSecret,
+    UnixTime, UserId,
 };
 use mfa_axum::{CsrfToken, ErrorResponse, MfaWeb, Rejection, SignInStage, WebConfig, require_csrf};
 use mfa_sqlx::SqliteStore;
@@ -23,9 +24,32 @@ use crate::accounts::{Account, Accounts, DEMO};
 use crate::pages::{ErrorPage, render};
 use crate::{admin, auth, mail, outbox, password, security_info};
 
-/// The facade on the embedded SQLite file; the delivery records texts and calls (there is no real
-/// phone provider here) for the development outbox.
-pub(crate) type Service = Mfa<SqliteStore, RecordingPhoneDelivery>;
+/// The facade on the embedded SQLite file, with the delivery chosen at start-up ([`Delivery`]).
+pub(crate) type Service = Mfa<SqliteStore, BoxedPhoneDelivery>;
+
+/// Where texts and calls go.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    /// Development: recorded for the `/dev/outbox` page, sent nowhere.
+    Outbox,
+    /// A provider from `mfa-delivery` (Twilio, Vonage, a signed webhook), configured by the environment.
+    Provider(BoxedPhoneDelivery),
+    /// No provider in production: a send fails as "the phone provider is unavailable", so nobody
+    /// waits for a code that cannot come.
+    Nowhere,
+}
+
+/// The delivery of [`Delivery::Nowhere`].
+#[derive(Debug)]
+struct NoProvider;
+
+impl PhoneDelivery for NoProvider {
+    async fn send(&self, _: &PhoneNumber, _: Channel, _: &PhoneMessage) -> Result<MessageId, DeliveryError> {
+        Err(DeliveryError::Unavailable {
+            reason: "no phone provider is configured (see mfa-delivery)".to_owned(),
+        })
+    }
+}
 
 /// The router's state.
 #[derive(Clone)]
@@ -33,8 +57,8 @@ pub(crate) struct AppState {
     pub(crate) mfa: Arc<Service>,
     pub(crate) web: MfaWeb,
     pub(crate) accounts: Arc<Accounts>,
-    /// Development mode: the outbox page is mounted.
-    pub(crate) dev: bool,
+    /// Development: the texts and calls "sent", for the outbox page (mounted only then).
+    pub(crate) outbox: Option<RecordingPhoneDelivery>,
 }
 
 impl FromRef<AppState> for MfaWeb {
@@ -45,10 +69,15 @@ impl FromRef<AppState> for MfaWeb {
 
 impl AppState {
     /// The service on the database file at `path` (created, mode 0600, if missing).
-    pub(crate) async fn open(path: &Path, keys: KeyRing, tags: TagSecret, dev: bool) -> Result<Self, String> {
+    pub(crate) async fn open(
+        path: &Path,
+        keys: KeyRing,
+        tags: TagSecret,
+        delivery: Delivery,
+    ) -> Result<Self, String> {
         let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| e.to_string())?;
-        Self::with_store(store, keys, tags, dev, Arc::new(SystemClock)).await
+        Self::with_store(store, keys, tags, delivery, Arc::new(SystemClock)).await
     }
 
     /// The service on `store` reading time from `clock`, with the demo accounts' MFA states set.
@@ -56,15 +85,23 @@ impl AppState {
         store: SqliteStore,
         keys: KeyRing,
         tags: TagSecret,
-        dev: bool,
+        delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let config = Config {
             issuer: "mfa-kit demo".to_owned(),
             ..Config::default()
         };
+        let (delivery, outbox) = match delivery {
+            Delivery::Outbox => {
+                let outbox = RecordingPhoneDelivery::new();
+                (BoxedPhoneDelivery::new(outbox.clone()), Some(outbox))
+            }
+            Delivery::Provider(provider) => (provider, None),
+            Delivery::Nowhere => (BoxedPhoneDelivery::new(NoProvider), None),
+        };
         let mfa = Arc::new(
-            Mfa::new(config, keys, tags, store, RecordingPhoneDelivery::new())
+            Mfa::new(config, keys, tags, store, delivery)
                 .map_err(|e| e.to_string())?
                 .with_clock(clock),
         );
@@ -74,7 +111,7 @@ impl AppState {
             mfa,
             web,
             accounts: Arc::new(Accounts::default()),
-            dev,
+            outbox,
         };
         for (username, password, admin, initial_state) in DEMO {
             state
@@ -135,7 +172,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(password::routes())
         .merge(admin::routes())
         .merge(mail::routes());
-    if state.dev {
+    if state.outbox.is_some() {
         router = router.merge(outbox::routes());
     }
     // Session cookies without `Secure` for plain HTTP on 127.0.0.1 (SameSite=Strict, HttpOnly).

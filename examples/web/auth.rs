@@ -51,7 +51,7 @@ pub(crate) async fn home(State(app): State<AppState>, user: User) -> Response {
         csrf: user.csrf.as_str().to_owned(),
         username: app.username(&user.user),
         admin: app.accounts.by_user(&user.user).is_some_and(|a| a.admin),
-        dev: app.dev,
+        dev: app.outbox.is_some(),
         recommendations,
     })
 }

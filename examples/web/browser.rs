@@ -19,7 +19,7 @@ use mfa_otp::Totp;
 use mfa_sqlx::SqliteStore;
 use serde_json::json;
 
-use crate::app::{AppState, router};
+use crate::app::{AppState, Delivery, router};
 
 /// The chromedriver to run: `CHROMEDRIVER`, else Debian's.
 fn chromedriver_path() -> String {
@@ -124,7 +124,7 @@ impl Site {
             store,
             KeyRing::generate(KeyId(1)).unwrap(),
             TagSecret::generate().unwrap(),
-            true,
+            Delivery::Outbox,
             Arc::clone(&clock) as Arc<dyn Clock>,
         )
         .await
@@ -554,6 +554,8 @@ async fn phone_registration_and_sign_in_by_text_and_by_call() {
 
 /// What a mail client gets from the legacy endpoint with these credentials: the status.
 async fn mail_client(site: &Site, username: &str, password: &str) -> u16 {
+    // mfa-delivery turns on reqwest's `rustls-no-provider`: a client needs a process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
         .get(format!("{}/legacy/mail", site.base))
         .basic_auth(username, Some(password))

@@ -9,6 +9,8 @@
 //!
 //! Without `MFA_KEYS` and `MFA_TAG_SECRET` it generates keys at start and runs in development mode:
 //! a fresh database in a temporary directory, texts and calls recorded for the `/dev/outbox` page.
+//! The variables of `mfa-delivery` (`MFA_DELIVERY_PROVIDER`, `TWILIO_*`, `VONAGE_*`, `MFA_WEBHOOK_*`)
+//! send them through a real provider instead.
 //! The demo accounts it prints are the host's own concern (see `accounts.rs`), not the library's.
 
 mod accounts;
@@ -63,7 +65,9 @@ fn options() -> Result<Options, String> {
                 return Err("usage: web [--port PORT] [--data-dir DIR]\n\
                      PORT (default 8080) may also come from the PORT variable; without --data-dir the \
                      database goes to a new temporary directory.\n\
-                     MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off."
+                     MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off; the \
+                     variables of mfa-delivery (MFA_DELIVERY_PROVIDER, TWILIO_*, VONAGE_*, MFA_WEBHOOK_*) \
+                     choose a phone provider."
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -126,7 +130,21 @@ async fn serve(options: Options) -> Result<(), String> {
         }
     };
     let database = dir.join("mfa.sqlite3");
-    let state = app::AppState::open(&database, keys, tags, dev).await?;
+    // Texts and calls: a provider when its variables are set (see mfa-delivery's README), else the
+    // development outbox, and in production nowhere (a send fails, saying so).
+    let provider = mfa_delivery::from_env().map_err(|e| format!("phone provider: {e}"))?;
+    let (delivery, sent_by) = match (provider, dev) {
+        (Some(provider), _) => (app::Delivery::Provider(provider), "the configured provider"),
+        (None, true) => (
+            app::Delivery::Outbox,
+            "nowhere: the development outbox shows them",
+        ),
+        (None, false) => (
+            app::Delivery::Nowhere,
+            "nowhere: no provider is configured, phone codes fail",
+        ),
+    };
+    let state = app::AppState::open(&database, keys, tags, delivery).await?;
 
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
     let listener = tokio::net::TcpListener::bind(address)
@@ -135,7 +153,11 @@ async fn serve(options: Options) -> Result<(), String> {
     println!("mfa-kit reference web service on http://{address}/");
     println!("database: {}", database.display());
     if dev {
-        println!("DEVELOPMENT MODE: keys generated at start, texts and calls on http://{address}/dev/outbox");
+        println!("DEVELOPMENT MODE: keys generated at start");
+    }
+    println!("texts and calls: {sent_by}");
+    if state.outbox.is_some() {
+        println!("outbox: http://{address}/dev/outbox");
     }
     println!("demo accounts (a demo of the host's own password check, not for production):");
     for (username, password, admin, initial_state) in accounts::DEMO {

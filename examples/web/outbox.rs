@@ -1,9 +1,11 @@
 //! DEVELOPMENT ONLY: the texts and calls the recording delivery "sent", unmasked, so that a person
-//! can finish phone flows in a browser. Mounted only in development mode (no `MFA_KEYS`).
+//! can finish phone flows in a browser. Mounted only in development mode (no `MFA_KEYS`) when no
+//! phone provider is configured.
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mfa::Channel;
 
@@ -15,9 +17,10 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn page(State(app): State<AppState>) -> Response {
-    let messages = app
-        .mfa
-        .delivery()
+    let Some(outbox) = &app.outbox else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let messages = outbox
         .sent()
         .iter()
         .rev()

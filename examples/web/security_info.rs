@@ -324,7 +324,7 @@ async fn register_phone(
             method: sent.method.to_string(),
             masked: sent.masked_number,
             by_call: sent.channel == Channel::Voice,
-            dev: app.dev,
+            dev: app.outbox.is_some(),
         }),
         Err(error) => sensitive_error(&app, error),
     }

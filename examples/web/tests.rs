@@ -125,7 +125,11 @@ async fn service(dev: bool) -> Router {
         store,
         KeyRing::generate(KeyId(1)).unwrap(),
         TagSecret::generate().unwrap(),
-        dev,
+        if dev {
+            crate::app::Delivery::Outbox
+        } else {
+            crate::app::Delivery::Nowhere
+        },
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await
@@ -671,4 +675,87 @@ async fn a_malformed_form_is_a_422_page() {
             page.body
         );
     }
+}
+
+/// A host's SMS gateway behind the signed webhook: what it received, signatures checked.
+#[derive(Clone, Default)]
+struct Gateway {
+    received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+#[tokio::test]
+async fn with_a_provider_configured_codes_go_to_it_and_the_outbox_is_not_mounted() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let gateway = Gateway::default();
+    let receiver = axum::Router::new()
+        .route(
+            "/sms",
+            axum::routing::post(
+                |axum::extract::State(gateway): axum::extract::State<Gateway>,
+                 headers: axum::http::HeaderMap,
+                 body: axum::body::Bytes| async move {
+                    let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+                    let secret: mfa_delivery::WebhookSecret = SECRET.parse().unwrap();
+                    let now = mfa::Clock::now(&mfa::SystemClock).as_secs();
+                    let (id, at) = (header("webhook-id"), header("webhook-timestamp"));
+                    secret
+                        .verify(&id, &at, &header("webhook-signature"), &body, now)
+                        .unwrap();
+                    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    gateway.received.lock().unwrap().push(json);
+                    axum::Json(serde_json::json!({ "id": "gateway-1" }))
+                },
+            ),
+        )
+        .with_state(gateway.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let vars = [
+        ("MFA_WEBHOOK_URL", url),
+        ("MFA_WEBHOOK_SECRET", SECRET.to_owned()),
+    ];
+    let config = mfa_delivery::DeliveryConfig::from_vars(|name| {
+        vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    })
+    .unwrap()
+    .expect("the webhook is configured");
+    let provider = mfa::BoxedPhoneDelivery::new(config.build().unwrap());
+    let state = AppState::with_store(
+        SqliteStore::in_memory().await.unwrap(),
+        KeyRing::generate(KeyId(1)).unwrap(),
+        TagSecret::generate().unwrap(),
+        crate::app::Delivery::Provider(provider),
+        std::sync::Arc::new(mfa::SystemClock),
+    )
+    .await
+    .unwrap();
+    let app = router(state);
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get("/dev/outbox").await.status, StatusCode::NOT_FOUND);
+
+    let (_, token) = password(&mut browser, "alice").await;
+    let form = [
+        ("csrf_token", token.as_str()),
+        ("kind", "mobile"),
+        ("country", "+44"),
+        ("number", "07700 900123"),
+        ("channel", "sms"),
+    ];
+    let sent = browser.post("/register/phone", &form).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(!sent.body.contains("outbox"), "no outbox link: {}", sent.body);
+    let received = gateway.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["to"], "+447700900123");
+    assert_eq!(received[0]["channel"], "sms");
+    let code = received[0]["code"].as_str().unwrap().to_owned();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("method", &field(&sent.body, "method")),
+        ("code", &code),
+    ];
+    let done = browser.post("/register/phone/confirm", &fields).await;
+    assert_eq!(done.location.as_deref(), Some("/"), "{}", done.body);
 }
