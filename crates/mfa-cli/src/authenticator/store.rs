@@ -232,17 +232,25 @@ impl Store {
             format: &'a str,
             sealed: &'a Sealed,
         }
+        let mut text = Zeroizing::new(Vec::with_capacity(16 * 1024));
         let written = match &self.passphrase {
-            None => serde_json::to_vec_pretty(&Plain {
-                format: FORMAT,
-                accounts: &self.accounts,
-            }),
-            Some(passphrase) => serde_json::to_vec_pretty(&SealedFile {
-                format: FORMAT,
-                sealed: &seal(&self.accounts, passphrase)?,
-            }),
+            None => serde_json::to_writer_pretty(
+                &mut *text,
+                &Plain {
+                    format: FORMAT,
+                    accounts: &self.accounts,
+                },
+            ),
+            Some(passphrase) => serde_json::to_writer_pretty(
+                &mut *text,
+                &SealedFile {
+                    format: FORMAT,
+                    sealed: &seal(&self.accounts, passphrase)?,
+                },
+            ),
         };
-        let text = Zeroizing::new(written.map_err(|e| Fail::new("cannot write the authenticator file", e))?);
+        written.map_err(|e| Fail::new("cannot write the authenticator file", e))?;
+        text.push(b'\n');
         write_atomic(&self.path, &text)
     }
 }
