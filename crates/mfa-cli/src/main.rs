@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod app_password;
+mod authenticator;
 mod cli;
 mod key;
 mod migration;
@@ -19,7 +20,7 @@ use crate::cli::{Fail, Outcome};
 #[command(
     name = "mfa",
     version,
-    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports, app passwords, service keys",
+    about = "An operator's tool for TOTP/HOTP: secrets, codes, otpauth URIs, QR codes, authenticator exports, app passwords, service keys, and a terminal authenticator",
     after_help = "Exit status: 0 ok, 1 verification failed, 2 bad input or usage."
 )]
 struct Cli {
@@ -49,6 +50,9 @@ enum Command {
     /// Keys of the mfa service: new (MFA_KEYS entries, MFA_TAG_SECRET)
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// A terminal authenticator for development and tests: push approval (enroll, pending, approve,
+    /// deny, watch) and TOTP accounts (add, code, list), kept in a 0600 file
+    Authenticator(authenticator::AuthenticatorArgs),
 }
 
 fn run(command: Command) -> Result<Outcome, Fail> {
@@ -61,6 +65,7 @@ fn run(command: Command) -> Result<Outcome, Fail> {
         Command::Migration(command) => migration::run(command),
         Command::AppPassword(command) => app_password::run(command),
         Command::Key(command) => key::run(command),
+        Command::Authenticator(args) => authenticator::run(args),
     }
 }
 
