@@ -9,14 +9,23 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     echo "==> installing chromium and chromium-driver (Debian) for the browser tests"
     sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || {
+            echo "the browser tests need Debian's chromium and chromium-driver: install them as root, or set" >&2
+            echo "CHROME and CHROMEDRIVER to a Chromium and its matching chromedriver" >&2
+            exit 1
+        }
+        sudo="sudo"
+    fi
     export DEBIAN_FRONTEND=noninteractive
     # A fresh machine may have no package lists yet: fetch them when the first try cannot find the packages.
     $sudo apt-get install -y -q chromium chromium-driver ||
         { $sudo apt-get update -q && $sudo apt-get install -y -q chromium chromium-driver; }
 fi
-chromium --version
-chromedriver --version
+# The tests start these (wherever the PATH found them).
+export CHROME="${CHROME:-$(command -v chromium)}" CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+"$CHROME" --version
+"$CHROMEDRIVER" --version
 
 export MFA_TEST_POSTGRES_URL="${MFA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 cargo nextest run --workspace --all-features

@@ -80,6 +80,17 @@ impl Accounts {
             .map(|e| e.account.clone())
     }
 
+    /// Whether `password` is the password of `user` (compared in constant time).
+    pub(crate) fn password_is(&self, user: &UserId, password: &str) -> bool {
+        let Ok(table) = self.0.read() else {
+            return false;
+        };
+        table
+            .values()
+            .find(|e| &e.account.user == user)
+            .is_some_and(|e| bool::from(e.password.as_bytes().ct_eq(password.as_bytes())))
+    }
+
     /// Sets the password of `user` when `current` is its password now; says whether it did.
     pub(crate) fn change_password(&self, user: &UserId, current: &str, new: &str) -> bool {
         let Ok(mut table) = self.0.write() else {

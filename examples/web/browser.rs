@@ -53,7 +53,18 @@ impl Drop for Driver {
 }
 
 impl Driver {
+    /// A chromedriver on a free port. The port is chosen before chromedriver takes it, so a test
+    /// running beside this one may take it first: then chromedriver exits, and another port is tried.
     async fn start() -> Driver {
+        for _ in 0..5 {
+            if let Some(driver) = Self::try_start().await {
+                return driver;
+            }
+        }
+        panic!("chromedriver did not start on any of 5 ports");
+    }
+
+    async fn try_start() -> Option<Driver> {
         let path = chromedriver_path();
         let port = free_port();
         let child = Command::new(&path)
@@ -68,20 +79,29 @@ impl Driver {
                      (Debian: apt-get install chromium chromium-driver; or set CHROMEDRIVER and CHROME)"
                 )
             });
-        let driver = Driver {
+        let mut driver = Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        // Ready when its port answers; bounded.
+        // Ready when its port answers, and only if it is ours: a chromedriver that lost the port exits.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        loop {
+            if driver.child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return match driver.child.try_wait() {
+                    Ok(None) => Some(driver),
+                    _ => None,
+                };
+            }
             assert!(
                 Instant::now() < deadline,
                 "chromedriver did not listen within 20 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        driver
     }
 }
 

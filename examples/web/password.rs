@@ -33,6 +33,14 @@ fn form(user: &User, error: Option<String>) -> PasswordPage {
     }
 }
 
+fn refuse(user: &User, message: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&form(user, Some(message))),
+    )
+        .into_response()
+}
+
 async fn page(user: User) -> Response {
     render(&form(&user, None))
 }
@@ -59,23 +67,25 @@ async fn change(
         Some(format!("Use at most {MAX_PASSWORD_CHARS} characters."))
     } else if change.new == change.current {
         Some("Choose a password you haven't used here.".to_owned())
-    } else if !app
-        .accounts
-        .change_password(&user.user, &change.current, &change.new)
-    {
+    } else if !app.accounts.password_is(&user.user, &change.current) {
         Some("Your current password is incorrect.".to_owned())
     } else {
         None
     };
     if let Some(message) = refused {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(&form(&user, Some(message))),
-        )
-            .into_response();
+        return refuse(&user, message);
     }
+    // Revoke first, then change: if the revocation fails, the old password still works and the user
+    // can try again; the other way round, a failure would leave a new password and nothing revoked.
     if let Err(error) = app.mfa.password_changed(&user.user).await {
         return mfa_error(&app, error);
+    }
+    if !app
+        .accounts
+        .change_password(&user.user, &change.current, &change.new)
+    {
+        // Changed by another request since the check: this one changes nothing.
+        return refuse(&user, "Your current password is incorrect.".to_owned());
     }
     match app.web.sign_out(&session).await {
         Ok(()) => Redirect::to("/sign-in?changed=password").into_response(),

@@ -28,7 +28,7 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedI
 /// | route | who | what |
 /// |---|---|---|
 /// | `POST /challenge` `{"method"?, "channel"?}` | a pending sign-in or a signed-in user (step-up) | [`Mfa::challenge`]: the [`Challenge`](mfa::Challenge) |
-/// | `POST /verify` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::verify`], then [`MfaWeb::mfa_proven`] and, with `remember_as`, the device cookie: `{"verified_at"}` |
+/// | `POST /verify` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::verify`], then [`MfaWeb::mfa_proven`] and, with `remember_as`, the device cookie: `{"verified_at", "recovery_codes_left": null}` |
 /// | `POST /recovery-codes/redeem` `{"code"}` | likewise | [`Mfa::redeem_recovery_code`], then as `/verify`: `{"verified_at", "recovery_codes_left"}` |
 /// | `POST /register/app` `{"name"?, "account"?}` | likewise; a user with methods needs a fresh proof | [`Mfa::begin_app_enrollment`]: `{"method", "uri", "secret", "qr_svg", "qr_data_url", "expires_at"}`, the secret shown once (`name` defaults to `Authenticator app`, `account`, the label the app shows, to the user id) |
 /// | `POST /register/app/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_app_enrollment`], then [`MfaWeb::enrolled`] and, with `remember_as`, the device cookie: `{"method", "verified_at"}` |

@@ -229,8 +229,9 @@ impl Default for VonageConfig {
     }
 }
 
-/// [`Webhook`](crate::Webhook)'s settings. Environment variables in parentheses.
-#[derive(Debug, Clone, Deserialize)]
+/// [`Webhook`](crate::Webhook)'s settings. Environment variables in parentheses. `Debug` shows the
+/// URL without its user information, query and fragment, which may carry a token.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to POST: `https`, or `http` to a loopback address (`MFA_WEBHOOK_URL`).
@@ -241,6 +242,25 @@ pub struct WebhookConfig {
     /// The `locale` field of the body (`MFA_WEBHOOK_LOCALE`, default `en`).
     #[serde(default = "default_locale")]
     pub locale: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &url_without_secrets(&self.url))
+            .field("secrets", &self.secrets)
+            .field("locale", &self.locale)
+            .finish()
+    }
+}
+
+/// `scheme://host/path` of `url`: no user information, query or fragment.
+fn url_without_secrets(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}/{path}")
 }
 
 /// One provider of a [`DeliveryConfig`], tagged by `provider`.

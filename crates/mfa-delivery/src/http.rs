@@ -101,6 +101,10 @@ impl HttpClient {
                             retry_after,
                             body,
                         }),
+                        // Accepted, then the answer was lost: another attempt might send twice.
+                        Err(error) if status.is_success() => {
+                            Verdict::Fail(self.transport_error(provider, &error))
+                        }
                         Err(error) => Verdict::Retry(self.transport_error(provider, &error)),
                     }
                 }
@@ -266,7 +270,7 @@ fn parse_http_date(value: &str) -> Option<u64> {
     let second: u64 = time.next()?.parse().ok()?;
     if parts.next()? != "GMT"
         || !(1..=31).contains(&day)
-        || year < 1970
+        || !(1970..=9999).contains(&year)
         || hour > 23
         || minute > 59
         || second > 60
@@ -377,6 +381,15 @@ mod tests {
         );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
         assert_eq!(parse_http_date("soon"), None);
+        // A year past 9999 is refused, not overflowed.
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 100000000000000000 08:49:37 GMT"),
+            None
+        );
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
     }
 
     #[test]

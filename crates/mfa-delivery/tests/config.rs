@@ -254,3 +254,26 @@ fn serde_configuration() {
         "providers (MFA_DELIVERY_PROVIDER) is not set"
     );
 }
+
+#[test]
+fn the_webhook_config_debug_hides_the_urls_token_and_user_information() {
+    let vars = [
+        (
+            "MFA_WEBHOOK_URL",
+            "https://user:hunter2@gateway.example/mfa?token=s3cr3t#frag",
+        ),
+        ("MFA_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ];
+    let config = mfa_delivery::DeliveryConfig::from_vars(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+    .unwrap();
+    let debug = format!("{config:?}");
+    assert!(debug.contains("https://gateway.example/mfa"), "{debug}");
+    for secret in ["s3cr3t", "hunter2", "frag", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+}

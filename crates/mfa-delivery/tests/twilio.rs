@@ -493,3 +493,26 @@ fn configurations_are_checked() {
             .has_voice()
     );
 }
+
+#[tokio::test]
+async fn an_accepted_send_whose_answer_is_lost_is_not_sent_again() {
+    // Twilio took the message (201) and the connection dropped in the body: another attempt could
+    // text the user twice, so there is none.
+    let (url, connections) = common::accepting_then_resetting_server().await;
+    let twilio = Twilio::new(&config(&url), common::http(), SmsTemplate::default()).unwrap();
+    let error = twilio
+        .deliver(&number(), Channel::Sms, &message())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SendError::Unavailable {
+                provider: "twilio",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -141,6 +141,7 @@ impl Client {
             .tls_backend_preconfigured(tls)
             .user_agent(concat!("mfa-authenticator/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TIMEOUT)
             .build()

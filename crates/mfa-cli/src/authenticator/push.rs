@@ -454,7 +454,10 @@ pub(crate) fn watch(store: Store, args: WatchArgs) -> Result<Outcome, Fail> {
     let devices = devices(&store, &args.select)?;
     let client = Client::new().map_err(|e| Fail::new("cannot fetch", e))?;
     let started = Instant::now();
-    let deadline = args.for_secs.map(|s| started + Duration::from_secs(s));
+    // A `--for` past what the clock can count means no deadline.
+    let deadline = args
+        .for_secs
+        .and_then(|s| started.checked_add(Duration::from_secs(s)));
     let mut seen: HashSet<(usize, String)> = HashSet::new();
     let mut shown = 0u64;
     loop {

@@ -209,6 +209,32 @@ pub async fn resetting_server() -> (String, Arc<AtomicUsize>) {
     (url, connections)
 }
 
+/// A server that accepts each request with `201 Created`, then drops the connection halfway through
+/// the body: the provider took the message and the answer was lost. Counts connections.
+pub async fn accepting_then_resetting_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let head = "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{\"sid\": \"SM";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.flush().await;
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    });
+    (url, connections)
+}
+
 /// A tracing subscriber that keeps every event, its fields and message formatted as text.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<String>>>);
