@@ -26,7 +26,21 @@ struct Entry {
 
 /// The host's users table, by user name.
 #[derive(Debug, Default)]
-pub(crate) struct Accounts(RwLock<HashMap<String, Entry>>);
+pub(crate) struct Accounts(RwLock<Table>);
+
+#[derive(Debug, Default)]
+struct Table {
+    by_name: HashMap<String, Entry>,
+    /// The user name of each user id: pages look the signed-in user up on every request, and a scan
+    /// of the whole table showed under load (benches/web_load.rs, with thousands of accounts).
+    names: HashMap<UserId, String>,
+}
+
+impl Table {
+    fn by_user(&self, user: &UserId) -> Option<&Entry> {
+        self.by_name.get(self.names.get(user)?)
+    }
+}
 
 /// The demo accounts made at start: user name, password, administrator, MFA state.
 pub(crate) const DEMO: [(&str, &str, bool, MfaState); 3] = [
@@ -45,10 +59,11 @@ impl Accounts {
             admin,
         };
         let mut table = self.0.write().map_err(|_| "the accounts table is poisoned")?;
-        if table.contains_key(username) {
+        if table.by_name.contains_key(username) {
             return Err(format!("the user name {username:?} is taken"));
         }
-        table.insert(
+        table.names.insert(account.user.clone(), username.to_owned());
+        table.by_name.insert(
             username.to_owned(),
             Entry {
                 account: account.clone(),
@@ -63,21 +78,22 @@ impl Accounts {
         let Ok(table) = self.0.read() else {
             return Vec::new();
         };
-        let mut all: Vec<Account> = table.values().map(|e| e.account.clone()).collect();
+        let mut all: Vec<Account> = table.by_name.values().map(|e| e.account.clone()).collect();
         all.sort_by(|a, b| a.username.cmp(&b.username));
         all
     }
 
     pub(crate) fn by_name(&self, username: &str) -> Option<Account> {
-        self.0.read().ok()?.get(username).map(|e| e.account.clone())
+        self.0
+            .read()
+            .ok()?
+            .by_name
+            .get(username)
+            .map(|e| e.account.clone())
     }
 
     pub(crate) fn by_user(&self, user: &UserId) -> Option<Account> {
-        let table = self.0.read().ok()?;
-        table
-            .values()
-            .find(|e| &e.account.user == user)
-            .map(|e| e.account.clone())
+        self.0.read().ok()?.by_user(user).map(|e| e.account.clone())
     }
 
     /// Whether `password` is the password of `user` (compared in constant time).
@@ -96,7 +112,8 @@ impl Accounts {
         let Ok(mut table) = self.0.write() else {
             return false;
         };
-        match table.values_mut().find(|e| &e.account.user == user) {
+        let table = &mut *table;
+        match table.names.get(user).and_then(|name| table.by_name.get_mut(name)) {
             Some(entry) if bool::from(entry.password.as_bytes().ct_eq(current.as_bytes())) => {
                 entry.password = Zeroizing::new(new.to_owned());
                 true
@@ -114,7 +131,7 @@ impl PasswordCheck for Accounts {
             return Ok(None);
         };
         // An unknown name is compared with a stand-in too, so the two answers take alike time.
-        let (stored, user) = match table.get(username) {
+        let (stored, user) = match table.by_name.get(username) {
             Some(entry) => (entry.password.as_bytes(), Some(&entry.account.user)),
             None => (&b"no such account: a stand-in password"[..], None),
         };

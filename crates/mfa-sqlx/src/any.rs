@@ -215,6 +215,7 @@ impl Store for AnyStore {
         fn get_user(&self, user: &UserId) -> Option<UserRecord>;
         fn delete_user(&self, user: &UserId) -> ();
         fn list_methods(&self, user: &UserId) -> Vec<MethodRecord>;
+        fn get_user_and_methods(&self, user: &UserId) -> (Option<UserRecord>, Vec<MethodRecord>);
         fn insert_method_capped(&self, user: &UserId, method: MethodRecord, cap: usize) -> bool;
         fn remove_method(&self, user: &UserId, method: MethodId) -> Option<MethodRecord>;
         fn remove_all_methods(&self, user: &UserId) -> usize;

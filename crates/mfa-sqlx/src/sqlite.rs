@@ -75,8 +75,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
+        // No ping before each use: a connection here is a thread of this process on a local file, not a
+        // network link that goes stale, and sqlx pings every connection as it goes back to the pool
+        // anyway (dropping one that fails). Each ping is a round trip to the connection's thread, a
+        // third of the cost of a one-statement read (benches/web_load.rs).
         let pool = SqlitePoolOptions::new()
             .max_connections(FILE_POOL_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| failed(Box::new(e)))?;
@@ -99,6 +104,7 @@ impl SqliteStore {
         // One connection: several would meet shared-cache table locks, which do not wait.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false) // as in `open`
             .connect_with(options)
             .await
             .map_err(db)?;

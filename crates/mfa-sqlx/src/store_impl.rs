@@ -20,6 +20,13 @@ pub(crate) const INSERT_USER: &str = "INSERT INTO mfa_users (user_id) VALUES ($1
 /// means a `delete_user` storm.
 pub(crate) const LOCK_USER_ROUNDS: u32 = 3;
 
+/// `get_user` and `list_methods` in one statement (one round trip, one snapshot): the user's row
+/// (part 0), then the methods oldest first (part 1).
+pub(crate) const SELECT_USER_AND_METHODS: &str = "SELECT CAST(0 AS BIGINT) AS part, \
+     CAST(0 AS BIGINT) AS seq, record, CAST(NULL AS BIGINT) AS last_accepted_step FROM mfa_users \
+     WHERE user_id = $1 UNION ALL SELECT CAST(1 AS BIGINT), seq, record, last_accepted_step \
+     FROM mfa_methods WHERE user_id = $1 ORDER BY part, seq";
+
 pub(crate) const RESET_FAILURES: &str =
     "UPDATE mfa_users SET failures = 0, locked_until = NULL WHERE user_id = $1";
 
@@ -376,6 +383,36 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::rows::db)?;
                 rows.iter().map($crate::store_impl::method_from_row).collect()
+            }
+
+            async fn get_user_and_methods(
+                &self,
+                user: &mfa::UserId,
+            ) -> Result<(Option<mfa::UserRecord>, Vec<mfa::store::MethodRecord>), mfa::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query($crate::store_impl::SELECT_USER_AND_METHODS)
+                    .bind(user.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let mut record = None;
+                let mut methods = Vec::new();
+                for row in &rows {
+                    let part: i64 = row.try_get(0).map_err($crate::rows::db)?;
+                    let text: Option<String> = row.try_get(2).map_err($crate::rows::db)?;
+                    if part == 0 {
+                        record = text
+                            .map(|text| $crate::rows::from_json(&text, "user record"))
+                            .transpose()?;
+                    } else {
+                        let step: Option<i64> = row.try_get(3).map_err($crate::rows::db)?;
+                        let text = text.ok_or_else(|| {
+                            mfa::StoreError::Corrupt("a method row without its record".to_owned())
+                        })?;
+                        methods.push($crate::store_impl::method_from_parts(&text, step)?);
+                    }
+                }
+                Ok((record, methods))
             }
 
             async fn insert_method_capped(

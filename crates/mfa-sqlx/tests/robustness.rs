@@ -38,6 +38,10 @@ async fn damaged_rows_are_corrupt_errors() {
     .await;
     assert!(matches!(store.get_user(&user).await, Err(StoreError::Corrupt(_))));
     assert!(matches!(
+        store.get_user_and_methods(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
         store.update_user(&user, |_| {}).await,
         Err(StoreError::Corrupt(_))
     ));
@@ -93,6 +97,10 @@ async fn damaged_rows_are_corrupt_errors() {
         store.list_methods(&user).await,
         Err(StoreError::Corrupt(_))
     ));
+    assert!(matches!(
+        store.get_user_and_methods(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
     damaged(
         &store,
         "UPDATE mfa_methods SET record = 'not json' WHERE user_id = $1",
@@ -101,6 +109,10 @@ async fn damaged_rows_are_corrupt_errors() {
     .await;
     assert!(matches!(
         store.list_methods(&user).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.get_user_and_methods(&user).await,
         Err(StoreError::Corrupt(_))
     ));
     assert!(matches!(

@@ -83,6 +83,21 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<Vec<MethodRecord>, StoreError>> + Send;
 
+    /// The user's record (as [`get_user`](Self::get_user)) and registered methods (as
+    /// [`list_methods`](Self::list_methods)): what most flows read first. The default calls the two; a
+    /// store that can read both in one round trip overrides it (the SQL stores read them in one
+    /// statement, so from one snapshot).
+    fn get_user_and_methods(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(Option<UserRecord>, Vec<MethodRecord>), StoreError>> + Send {
+        async move {
+            let record = self.get_user(user).await?;
+            let methods = self.list_methods(user).await?;
+            Ok((record, methods))
+        }
+    }
+
     /// Atomically: if the user has fewer than `cap` methods of `method`'s [`kind`](MethodRecord::kind),
     /// inserts it and returns `true`; otherwise changes nothing and returns `false`. Racing inserts
     /// never leave more than `cap` of a kind. [`StoreError::Duplicate`] if the id exists.

@@ -1,4 +1,4 @@
-//! Methods: `list_methods`, `insert_method_capped` (and its race), `remove_method`, `remove_all_methods`.
+//! Methods: `list_methods`, `get_user_and_methods`, `insert_method_capped` (and its race), `remove_method`, `remove_all_methods`.
 
 use std::sync::Arc;
 
@@ -75,6 +75,26 @@ pub async fn methods<S: Store>(store: Arc<S>) -> Result<(), Failure> {
             listed[3].kind()
         );
 
+        // Both reads at once answer what each answers alone: the methods with a record (set here) and
+        // without one, and for a user the store has never seen.
+        for with_record in [false, true] {
+            if with_record {
+                store
+                    .update_user(&user, |r| r.blocked_by_admin = true)
+                    .await
+                    .or_fail("update_user")?;
+            }
+            let both = store
+                .get_user_and_methods(&user)
+                .await
+                .or_fail("get_user_and_methods")?;
+            let record = store.get_user(&user).await.or_fail("get_user")?;
+            ensure!(
+                both.0 == record && both.1 == listed,
+                "get_user_and_methods answered {both:?}, not get_user's {record:?} and list_methods' {listed:?}"
+            );
+        }
+
         let other = fresh_user("methods")?;
         ensure!(
             store
@@ -83,6 +103,14 @@ pub async fn methods<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 .or_fail("list_methods")?
                 .is_empty(),
             "methods leaked to another user"
+        );
+        let nothing = store
+            .get_user_and_methods(&other)
+            .await
+            .or_fail("get_user_and_methods")?;
+        ensure!(
+            nothing.0.is_none() && nothing.1.is_empty(),
+            "get_user_and_methods of an unknown user answered {nothing:?}"
         );
         // (what went wrong if the store answers otherwise, whose, method id, expected), in this order.
         let removals = [

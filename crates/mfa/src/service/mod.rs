@@ -174,9 +174,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     }
 
     async fn user_and_methods(&self, user: &UserId) -> Result<(UserRecord, Vec<MethodRecord>), Error> {
-        let record = self.store.get_user(user).await?.unwrap_or_default();
-        let methods = self.store.list_methods(user).await?;
-        Ok((record, methods))
+        let (record, methods) = self.store.get_user_and_methods(user).await?;
+        Ok((record.unwrap_or_default(), methods))
     }
     /// Refuses a prompt to a blocked user or one who reported suspicious activity.
     fn check_prompts_allowed(record: &UserRecord) -> Result<(), Error> {
