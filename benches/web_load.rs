@@ -78,7 +78,7 @@ use mfa_sqlx::SqliteStore;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
-use crate::app::AppState;
+use crate::app::{AppState, Delivery};
 
 /// Concurrent clients.
 const CLIENTS: usize = 32;
@@ -129,7 +129,7 @@ async fn start() -> Site {
         store,
         KeyRing::generate(KeyId(1)).expect("keys"),
         TagSecret::generate().expect("tag secret"),
-        false,
+        Delivery::Nowhere,
         Arc::new(SystemClock),
     )
     .await
@@ -218,6 +218,8 @@ async fn signers(state: &AppState, prefix: &str, count: usize) -> Vec<Signer> {
 
 /// A browser without JavaScript: its own cookie jar, no redirect followed.
 fn browser() -> reqwest::Client {
+    // mfa-delivery (in the graph through the web example) builds reqwest without a TLS provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())

@@ -102,8 +102,7 @@ impl Accounts {
             return false;
         };
         table
-            .values()
-            .find(|e| &e.account.user == user)
+            .by_user(user)
             .is_some_and(|e| bool::from(e.password.as_bytes().ct_eq(password.as_bytes())))
     }
 
