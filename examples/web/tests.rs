@@ -327,46 +327,6 @@ async fn a_wrong_password_gets_one_answer_for_name_and_password() {
     }
 }
 
-/// Bob (MFA off) changes his password: a wrong current one is refused, then the old one no longer
-/// signs in and the new one does, with his name on the home page.
-#[tokio::test]
-async fn a_password_change_takes_the_new_password_only() {
-    let app = service(true).await;
-    let mut browser = Browser::new(&app);
-    let (page, token) = password(&mut browser, "bob").await;
-    assert_eq!(page.location.as_deref(), Some("/"));
-    let new = "bob-new-password-2";
-    let wrong = [
-        ("csrf_token", token.as_str()),
-        ("current", "not-bobs-password"),
-        ("new", new),
-        ("confirm", new),
-    ];
-    let refused = browser.post("/security-info/password", &wrong).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("Your current password is incorrect."));
-    let right = [
-        ("csrf_token", token.as_str()),
-        ("current", "bob-demo-password"),
-        ("new", new),
-        ("confirm", new),
-    ];
-    let done = browser.post("/security-info/password", &right).await;
-    assert_eq!(done.location.as_deref(), Some("/sign-in?changed=password"));
-
-    let (old, _) = password(&mut browser, "bob").await;
-    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
-    let token = field(&browser.get("/sign-in").await.body, "csrf_token");
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("username", "bob"),
-        ("password", new),
-    ];
-    let signed_in = browser.post("/sign-in", &fields).await;
-    assert_eq!(signed_in.location.as_deref(), Some("/"));
-    assert!(browser.get("/").await.body.contains("Welcome, bob"));
-}
-
 #[tokio::test]
 async fn phone_registration_reads_its_code_from_the_outbox() {
     let app = service(true).await;
