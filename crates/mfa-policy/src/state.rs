@@ -37,6 +37,9 @@ pub enum Method {
     Sms,
     /// A one-time code read out in a voice call to a mobile, alternate or office phone.
     Voice,
+    /// "Approve sign-in?" on an authenticator app, with the number shown at sign-in typed on the
+    /// phone (number matching).
+    PushNotification,
 }
 
 impl Method {

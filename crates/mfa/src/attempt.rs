@@ -2,7 +2,9 @@
 
 use mfa_policy::UnixTime;
 
-use crate::{MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, SealedSecret, Tag, UserRecord};
+use crate::{
+    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PushChallenge, SealedSecret, Tag, UserRecord,
+};
 
 /// What a verification attempt proves itself against: what [`Store::attempt`](crate::Store::attempt)
 /// loads under the user's lock and hands to the check.
@@ -16,6 +18,8 @@ pub enum AttemptTarget<'a> {
     Pending(MethodId),
     /// A recovery code: the store looks up the user's code with this tag.
     RecoveryCode(&'a Tag),
+    /// The user's push, if its id is this one: the store loads it and the push app it was sent to.
+    Push(&'a mfa_push::ChallengeId),
 }
 
 /// What the store loaded for an attempt, read in the attempt's transaction after the user's row was
@@ -55,6 +59,14 @@ pub enum LoadedCredential<'a> {
         /// How many recovery codes the user has, that one included.
         left: usize,
     },
+    /// For [`AttemptTarget::Push`]: the user's push if its id is the target's (in any state, expired
+    /// or not), and the method it was sent to if the user still has it.
+    Push {
+        /// The push.
+        push: Option<&'a PushChallenge>,
+        /// The push app it was sent to.
+        method: Option<&'a MethodRecord>,
+    },
 }
 
 /// What the check decided; the store writes it in the same transaction.
@@ -89,6 +101,8 @@ pub enum Consume {
     Pending,
     /// The recovery code with the target's tag: delete it.
     RecoveryCode,
+    /// The user's push: delete it.
+    Push,
 }
 
 /// The outcome of [`Store::attempt`](crate::Store::attempt). `T` is what the check returned beside its

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use mfa_otp::Window;
-use mfa_policy::Policy;
+use mfa_policy::{Policy, PushFatigue};
 use serde::{Deserialize, Serialize};
 
 use crate::record::secs;
@@ -87,6 +87,68 @@ pub struct Config {
     /// Whether [`Mfa::password_changed`](crate::Mfa::password_changed) also deletes the user's app
     /// passwords (the mail clients then need new ones).
     pub password_change_revokes_app_passwords: bool,
+    /// Push approvals with number matching (on once [`Mfa::with_push`](crate::Mfa::with_push) gives
+    /// the service key).
+    pub push: PushConfig,
+}
+
+/// Push approvals: the number's digits, how long a push waits, how many push apps a user may have,
+/// and when pushes stop (MFA fatigue). Serialised with `_secs` names.
+///
+/// ```
+/// use mfa::Config;
+///
+/// let config: Config = serde_json::from_str(r#"{ "push": { "digits": 3, "fatigue": { "max_strikes": 5, "window_secs": 600 } } }"#)?;
+/// assert_eq!(config.push.digits, 3);
+/// assert_eq!(config.push.challenge_ttl.as_secs(), 120);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Digits of the number the sign-in page shows and the user types on the phone: 2 (the default, as
+    /// in large hosted suites) or 3.
+    pub digits: u8,
+    /// How long a push can be answered, 30 to 600 seconds (default 120, `mfa-push`'s).
+    #[serde(rename = "challenge_ttl_secs", with = "secs")]
+    pub challenge_ttl: Duration,
+    /// Most push apps per user.
+    pub max_apps: usize,
+    /// When pushes stop for a user who keeps not answering or denying them.
+    pub fatigue: PushFatigue,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            digits: 2,
+            challenge_ttl: mfa_push::DEFAULT_CHALLENGE_TTL,
+            max_apps: 5,
+            fatigue: PushFatigue::default(),
+        }
+    }
+}
+
+impl PushConfig {
+    pub(crate) fn digits(&self) -> mfa_push::Digits {
+        match self.digits {
+            3 => mfa_push::Digits::Three,
+            _ => mfa_push::Digits::Two,
+        }
+    }
+
+    fn validate(&self) -> Result<(), &'static str> {
+        if !(2..=3).contains(&self.digits) {
+            return Err("push.digits must be 2 or 3");
+        }
+        if self.challenge_ttl < mfa_push::MIN_CHALLENGE_TTL || self.challenge_ttl > mfa_push::MAX_CHALLENGE_TTL {
+            return Err("push.challenge_ttl must be 30 to 600 seconds");
+        }
+        if !(1..=20).contains(&self.max_apps) {
+            return Err("push.max_apps must be 1 to 20");
+        }
+        self.fatigue.validate()
+    }
 }
 
 impl Default for Config {
@@ -107,6 +169,7 @@ impl Default for Config {
             max_concurrent_hashes: None,
             suspicious_report_blocks_prompts: true,
             password_change_revokes_app_passwords: true,
+            push: PushConfig::default(),
         }
     }
 }
@@ -142,6 +205,9 @@ impl Config {
             return fail("issuer must be non-empty text without ':' or control characters");
         }
         self.throttle
+            .validate()
+            .map_err(|reason| Error::InvalidConfig { reason })?;
+        self.push
             .validate()
             .map_err(|reason| Error::InvalidConfig { reason })?;
         if self.totp_window.behind > 2 || self.totp_window.ahead > 2 {

@@ -153,6 +153,42 @@ pub enum Error {
     /// From mfa-policy (configuration).
     #[error(transparent)]
     Policy(#[from] mfa_policy::Error),
+    /// From mfa-push: a device request or enrollment answer that is malformed, wrongly signed,
+    /// replayed, late, or for an offer or challenge that cannot take it. [`Error::push_code`] gives the
+    /// protocol's error code to answer the device with.
+    #[error(transparent)]
+    Push(#[from] mfa_push::Error),
+    /// Push approvals are not set up ([`Mfa::with_push`](crate::Mfa::with_push) was not called).
+    #[error("push approvals are not configured")]
+    PushNotConfigured,
+    /// Pushes stop for this user after too many unanswered or denied ones (MFA fatigue), until another
+    /// method succeeds.
+    #[error("too many sign-in requests went unanswered or were denied: use another method")]
+    PushesStopped,
+}
+
+impl Error {
+    /// The push protocol's error code for a device-facing call (`mfa-push`'s `PROTOCOL.md`): the
+    /// protocol's own errors keep theirs, an unknown device or enrollment gets the code that tells it
+    /// nothing more, and anything else (a store failure) is `internal`.
+    ///
+    /// ```
+    /// use mfa::Error;
+    /// use mfa_push::ErrorCode;
+    ///
+    /// assert_eq!(Error::Push(mfa_push::Error::Replayed).push_code(), ErrorCode::Replayed);
+    /// assert_eq!(Error::Rejected.push_code(), ErrorCode::Unauthorized);
+    /// ```
+    pub fn push_code(&self) -> mfa_push::ErrorCode {
+        use mfa_push::ErrorCode;
+        match self {
+            Error::Push(error) => error.code(),
+            Error::Rejected => ErrorCode::Unauthorized,
+            Error::NotFound { .. } => ErrorCode::NotPending,
+            Error::Locked { .. } | Error::PushesStopped => ErrorCode::RateLimited,
+            _ => ErrorCode::Internal,
+        }
+    }
 }
 
 /// A [`Store`](crate::Store) failure. Backends wrap their own errors in [`StoreError::Backend`].

@@ -56,6 +56,8 @@ pub enum Factor {
     RecoveryCode,
     /// An app password of a legacy client.
     AppPassword,
+    /// A push approved on an authenticator app with the matching number.
+    PushApproval,
 }
 
 /// Whose sessions were revoked.
@@ -107,6 +109,29 @@ pub enum EventKind {
         channel: Channel,
         /// The provider's message id.
         message_id: MessageId,
+    },
+    /// A push ("Approve sign-in?") was sent to an authenticator app.
+    PushSent {
+        /// The push app.
+        method: MethodId,
+    },
+    /// The authenticator app answered a push.
+    PushAnswered {
+        /// The push app.
+        method: MethodId,
+        /// `approved`, `denied`, `reported` or `wrong_number`.
+        answer: &'static str,
+    },
+    /// Pushes stopped for this user after too many went unanswered or were denied (MFA fatigue).
+    PushesStopped {
+        /// Strikes in the run.
+        strikes: u32,
+    },
+    /// The push provider says the device's wake address is gone: the device must be re-registered
+    /// to be woken (it can still poll).
+    PushDeviceGone {
+        /// The push app.
+        method: MethodId,
     },
     /// A verification succeeded.
     VerificationSucceeded {

@@ -489,6 +489,15 @@ impl TagSecret {
         )
     }
 
+    /// The tag of the number a push to `user` shows (under the phone codes' subkey, in a domain of its
+    /// own).
+    pub(crate) fn push_number(&self, user: &UserId, challenge: &mfa_push::ChallengeId, number: &str) -> Tag {
+        tag(
+            &self.phone,
+            &[b"push-number", user.as_str().as_bytes(), challenge.as_str().as_bytes(), number.as_bytes()],
+        )
+    }
+
     /// The tag of a normalised recovery code of `user`.
     pub(crate) fn recovery_code(&self, user: &UserId, code: &str) -> Tag {
         tag(&self.recovery, &[user.as_str().as_bytes(), code.as_bytes()])

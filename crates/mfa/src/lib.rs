@@ -17,6 +17,8 @@ mod key_text;
 mod keys;
 mod memory;
 mod outcome;
+mod push_record;
+mod push_wake;
 mod record;
 mod service;
 pub mod store;
@@ -25,7 +27,7 @@ pub mod store;
 pub(crate) use attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
 pub use boxed_delivery::BoxedPhoneDelivery;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, MAX_PHONE_CODE_TTL};
+pub use config::{Config, MAX_PHONE_CODE_TTL, PushConfig};
 pub use delivery::{
     Channel, DeliveryError, DevPhoneDelivery, MessageId, MessagePurpose, PhoneDelivery, PhoneMessage,
     PhoneNumber, RecordingPhoneDelivery, SentMessage,
@@ -40,13 +42,16 @@ pub(crate) use keys::{KeyCheck, SealedSecret, Tag};
 pub use memory::MemoryStore;
 pub use outcome::{
     AppEnrollment, AppPasswordSummary, Challenge, CodeSent, DeviceSummary, DeviceToken, Enrolled,
-    MethodSummary, NewAppPassword, RecoveryCodes, RememberedDevice, SignIn, Verified,
+    MethodSummary, NewAppPassword, PushEnrollment, PushSent, PushStatus, RecoveryCodes, RememberedDevice,
+    SignIn, Verified,
 };
+pub use push_wake::{PollOnly, PushWake, WakeError, WakeFuture};
+pub(crate) use push_record::{PushAnswered, PushChallenge, PushStart, PushState};
 pub(crate) use record::{
     Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
 };
 pub use record::{MethodKind, PhoneKind, SendLimit, ThrottleRule, UserRecord};
-pub use service::{MAX_NAME_CHARS, Mfa};
+pub use service::{MAX_NAME_CHARS, Mfa, PushOrigin};
 pub use store::Store;
 
 // The core types that appear in this crate's API.
@@ -54,6 +59,6 @@ pub use mfa_app_password::{AppPasswordId, AppPasswordRecord, Argon2Params};
 pub use mfa_enroll::TerminalTheme;
 pub use mfa_otp::{TotpParams, Window};
 pub use mfa_policy::{
-    Action, Client, Decision, DeviceState, Method, MfaState, Policy, PolicyConfig, Purpose, Reason,
-    Recommendation, SensitiveAction, SignInContext, UnixTime,
+    Action, Client, Decision, DeviceState, Method, MfaState, Policy, PolicyConfig, Purpose, PushFatigue,
+    Reason, Recommendation, SensitiveAction, SignInContext, UnixTime,
 };

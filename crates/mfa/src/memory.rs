@@ -8,8 +8,9 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, KeyCheck, Loaded, LoadedCredential,
-    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, SealedSecret,
-    SendLimit, Store, StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
+    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, PushAnswered,
+    PushChallenge, PushFatigue, PushStart, PushState, SealedSecret, SendLimit, Store, StoreError, Tag,
+    ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -19,6 +20,7 @@ struct UserData {
     pending: Option<PendingEnrollment>,
     throttle: ThrottleState,
     challenge: Option<PhoneChallenge>,
+    push: Option<PushChallenge>,
     sends: Vec<UnixTime>,
     recovery_codes: Vec<Tag>,
     app_passwords: Vec<AppPasswordRecord>,
@@ -35,6 +37,8 @@ struct State {
     number_sends: HashMap<PhoneNumber, Vec<UnixTime>>,
     /// Recorded key check values, in the order they were recorded.
     key_checks: Vec<KeyCheck>,
+    /// Nonces of push device requests (device id, nonce) and until when each is kept.
+    push_nonces: HashMap<(String, [u8; 16]), UnixTime>,
 }
 
 /// A [`Store`] in memory: for tests, development and small single-process programs. Everything is lost
@@ -112,7 +116,7 @@ impl MemoryStore {
 }
 
 impl UserData {
-    /// Deletes the outstanding phone code if it was sent to one of `methods`.
+    /// Deletes the outstanding phone code and push if they were sent to one of `methods`.
     fn drop_challenge_of(&mut self, methods: &[MethodId]) {
         if self
             .challenge
@@ -120,6 +124,9 @@ impl UserData {
             .is_some_and(|c| methods.contains(&c.method))
         {
             self.challenge = None;
+        }
+        if self.push.as_ref().is_some_and(|p| methods.contains(&p.method)) {
+            self.push = None;
         }
     }
 
@@ -148,6 +155,13 @@ impl UserData {
                 found: self.recovery_code(tag).is_some(),
                 left: self.recovery_codes.len(),
             },
+            AttemptTarget::Push(id) => {
+                let push = self.push.as_ref().filter(|p| p.id() == id);
+                LoadedCredential::Push {
+                    push,
+                    method: push.and_then(|p| self.methods.iter().find(|m| m.id == p.method)),
+                }
+            }
         }
     }
 
@@ -195,6 +209,13 @@ impl UserData {
                 }
                 None => false,
             },
+            (AttemptTarget::Push(id), Consume::Push) => {
+                if self.push.as_ref().is_none_or(|p| p.id() != id) {
+                    return false;
+                }
+                self.push = None;
+                true
+            }
             _ => false,
         }
     }
@@ -443,6 +464,106 @@ impl Store for MemoryStore {
             user_data.sends.push(now);
         }
         Ok(answer)
+    }
+
+    async fn find_push_device(
+        &self,
+        device: &mfa_push::DeviceId,
+    ) -> Result<Option<(UserId, MethodRecord)>, StoreError> {
+        let users: Vec<(UserId, Arc<Mutex<UserData>>)> =
+            self.lock().users.iter().map(|(id, cell)| (id.clone(), Arc::clone(cell))).collect();
+        Ok(users.into_iter().find_map(|(id, cell)| {
+            let found = locked(&cell)
+                .methods
+                .iter()
+                .find(|m| matches!(&m.credential, Credential::PushApp { device: d, .. } if d == device))
+                .cloned();
+            found.map(|method| (id, method))
+        }))
+    }
+
+    async fn take_push_enrollment(
+        &self,
+        enrollment: &mfa_push::EnrollmentId,
+    ) -> Result<Option<(UserId, PendingEnrollment)>, StoreError> {
+        let users: Vec<(UserId, Arc<Mutex<UserData>>)> =
+            self.lock().users.iter().map(|(id, cell)| (id.clone(), Arc::clone(cell))).collect();
+        Ok(users.into_iter().find_map(|(id, cell)| {
+            let mut data = locked(&cell);
+            let matches = data.pending.as_ref().is_some_and(|p| {
+                matches!(&p.method.credential, Credential::PushEnrollment { offer } if offer.enrollment_id() == enrollment)
+            });
+            if matches { data.pending.take().map(|p| (id, p)) } else { None }
+        }))
+    }
+
+    async fn start_push(
+        &self,
+        user: &UserId,
+        push: PushChallenge,
+        now: UnixTime,
+        fatigue: &PushFatigue,
+    ) -> Result<PushStart, StoreError> {
+        Ok(self.with_user(user, |d| {
+            if d.push.as_ref().is_some_and(|p| p.state == PushState::Pending) {
+                d.throttle.push_strikes = d.throttle.push_strikes.add(now, fatigue);
+            }
+            if fatigue.stops(&d.throttle.push_strikes) {
+                d.push = None;
+                return PushStart::Stopped;
+            }
+            d.push = Some(push);
+            PushStart::Started
+        }))
+    }
+
+    async fn get_push(&self, user: &UserId) -> Result<Option<PushChallenge>, StoreError> {
+        Ok(self.read_user(user, |d| d.push.clone()))
+    }
+
+    async fn answer_push(
+        &self,
+        user: &UserId,
+        challenge: &mfa_push::ChallengeId,
+        state: PushState,
+        now: UnixTime,
+        rule: &ThrottleRule,
+        fatigue: &PushFatigue,
+    ) -> Result<Option<PushAnswered>, StoreError> {
+        Ok(self.with_user(user, |d| {
+            let push = d
+                .push
+                .as_mut()
+                .filter(|p| p.id() == challenge && p.state == PushState::Pending && now < p.expires_at())?;
+            push.state = state;
+            let throttle = &mut d.throttle;
+            let failures = match state {
+                PushState::WrongNumber => {
+                    throttle.failures = throttle.failures.saturating_add(1);
+                    if let Some(lock) = rule.lock_for(throttle.failures) {
+                        throttle.locked_until = Some(now.saturating_add(lock));
+                    }
+                    Some(throttle.failures)
+                }
+                PushState::Denied | PushState::Reported => {
+                    throttle.push_strikes = throttle.push_strikes.add(now, fatigue);
+                    None
+                }
+                PushState::Pending | PushState::Approved => None,
+            };
+            Some(PushAnswered { failures })
+        }))
+    }
+
+    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.push_nonces.retain(|_, keep_until| *keep_until > now);
+        let entry = (key.device_id().as_str().to_owned(), *key.nonce().as_bytes());
+        if state.push_nonces.contains_key(&entry) {
+            return Ok(false);
+        }
+        state.push_nonces.insert(entry, key.keep_until());
+        Ok(true)
     }
 
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {

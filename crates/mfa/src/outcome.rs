@@ -157,6 +157,95 @@ pub enum Challenge {
     },
     /// A code was sent to a phone: ask for it.
     Phone(CodeSent),
+    /// A push was sent to an authenticator app: show its number and poll
+    /// [`Mfa::push_status`](crate::Mfa::push_status).
+    Push(PushSent),
+}
+
+/// A push on its way to an authenticator app: show [`number`](Self::number) on the sign-in page ("Enter
+/// the number shown to sign in"), keep [`challenge`](Self::challenge) in the sign-in's state and poll
+/// [`Mfa::push_status`](crate::Mfa::push_status) with it. The number never reaches the device or the
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PushSent {
+    /// The push app.
+    pub method: MethodId,
+    /// The push's id.
+    pub challenge: mfa_push::ChallengeId,
+    /// The number to show.
+    pub number: mfa_push::MatchNumber,
+    /// It cannot be approved at or after this instant.
+    pub expires_at: UnixTime,
+}
+
+/// Where a push stands, as [`Mfa::push_status`](crate::Mfa::push_status) answers the browser's poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PushStatus {
+    /// Not answered yet: poll again (every second or two) until `expires_at`.
+    Waiting {
+        /// When it expires.
+        expires_at: UnixTime,
+    },
+    /// Approved with the right number: the sign-in is verified. Given once; a second poll finds no push.
+    Approved(Verified),
+    /// Denied (or reported) on the device.
+    Denied,
+    /// Approved with another number than the one shown: refused, and counted as a failure.
+    WrongNumber,
+    /// Expired unanswered: send a new one or use another method.
+    Expired,
+}
+
+/// A push app's registration, begun: show [`qr`](Self::qr) (or the URI as a link on the phone itself)
+/// and poll [`Mfa::push_enrollment_status`](crate::Mfa::push_enrollment_status) with
+/// [`method`](Self::method) and [`challenge`](Self::challenge) until the app has enrolled. `Debug` hides
+/// the URI, which holds the offer's one-time secret.
+#[derive(Clone)]
+pub struct PushEnrollment {
+    pub(crate) method: MethodId,
+    pub(crate) challenge: mfa_push::ChallengeId,
+    pub(crate) uri: Zeroizing<String>,
+    pub(crate) qr: QrCode,
+    pub(crate) expires_at: UnixTime,
+}
+
+impl PushEnrollment {
+    /// The method it becomes.
+    pub fn method(&self) -> MethodId {
+        self.method
+    }
+
+    /// What to poll with: the id of the approval the enrollment leaves for this browser.
+    pub fn challenge(&self) -> &mfa_push::ChallengeId {
+        &self.challenge
+    }
+
+    /// The `mfa-push://enroll?...` URI: a secret until the app answers.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The URI as a QR code.
+    pub fn qr(&self) -> &QrCode {
+        &self.qr
+    }
+
+    /// The app must answer before this instant.
+    pub fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for PushEnrollment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushEnrollment")
+            .field("method", &self.method)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Proof of a successful second-factor verification, from [`Mfa::verify`](crate::Mfa::verify) or

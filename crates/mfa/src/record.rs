@@ -4,7 +4,7 @@ use core::fmt;
 use std::time::Duration;
 
 use mfa_otp::TotpParams;
-use mfa_policy::{Method, MfaState, UnixTime, UserState};
+use mfa_policy::{Method, MfaState, PushStrikes, UnixTime, UserState};
 use serde::{Deserialize, Serialize};
 
 use crate::{Channel, DeviceId, MethodId, PhoneNumber, SealedSecret, Tag};
@@ -148,6 +148,8 @@ pub enum MethodKind {
     AuthenticatorApp,
     /// A phone of this kind.
     Phone(PhoneKind),
+    /// An authenticator app that approves sign-ins with number matching (push, `mfa-push`).
+    PushApp,
 }
 
 /// A method's credential: what verifies it.
@@ -171,6 +173,19 @@ pub enum Credential {
         /// The number, E.164.
         number: PhoneNumber,
     },
+    /// An authenticator app enrolled for push approvals: its device id and public key.
+    PushApp {
+        /// The id the service gave the device; device requests name it.
+        device: mfa_push::DeviceId,
+        /// The device's public key, label and wake channel, as its enrollment answer gave them.
+        key: Box<mfa_push::NewDevice>,
+    },
+    /// A push app whose enrollment began and awaits the device's answer: only inside a
+    /// [`PendingEnrollment`]. The device answers with the offer's id, which a store looks it up by.
+    PushEnrollment {
+        /// The offer's id, the digest of its secret and its expiry.
+        offer: mfa_push::PendingEnrollment,
+    },
 }
 
 /// A registered method (or, inside a [`PendingEnrollment`], one to be registered).
@@ -192,6 +207,7 @@ impl MethodRecord {
         match &self.credential {
             Credential::AuthenticatorApp { .. } => MethodKind::AuthenticatorApp,
             Credential::Phone { kind, .. } => MethodKind::Phone(*kind),
+            Credential::PushApp { .. } | Credential::PushEnrollment { .. } => MethodKind::PushApp,
         }
     }
 
@@ -201,6 +217,7 @@ impl MethodRecord {
             MethodKind::AuthenticatorApp => Method::AuthenticatorApp,
             MethodKind::Phone(PhoneKind::Mobile) => Method::Sms,
             MethodKind::Phone(_) => Method::Voice,
+            MethodKind::PushApp => Method::PushNotification,
         }
     }
 }
@@ -309,13 +326,17 @@ impl ThrottleRule {
     }
 }
 
-/// A user's failure counter as the store holds it.
+/// A user's failure counter as the store holds it, with the run of unanswered pushes: both are reset
+/// by an accepted [`Store::attempt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThrottleState {
     /// Consecutive failed (or still running) attempts since the last success.
     pub failures: u32,
     /// Verification is refused before this instant.
     pub locked_until: Option<UnixTime>,
+    /// Pushes denied, reported or left unanswered since the last success (MFA fatigue).
+    #[serde(default)]
+    pub push_strikes: PushStrikes,
 }
 
 /// How often phone codes may be sent: per user and per number within a sliding window, and a minimum
@@ -466,6 +487,7 @@ impl fmt::Display for MethodKind {
             MethodKind::Phone(PhoneKind::Mobile) => "mobile phone",
             MethodKind::Phone(PhoneKind::Alternate) => "alternate phone",
             MethodKind::Phone(PhoneKind::Office) => "office phone",
+            MethodKind::PushApp => "authenticator app (push)",
         })
     }
 }

@@ -16,9 +16,11 @@ use mfa_policy::UnixTime;
 
 pub use crate::attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, Verdict};
 pub use crate::keys::{KeyCheck, SealedSecret, Tag};
+pub use crate::push_record::{PushAnswered, PushChallenge, PushStart, PushState};
 pub use crate::record::{
     Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
 };
+pub use mfa_policy::{PushFatigue, PushStrikes};
 
 use crate::{DeviceId, MethodId, PhoneNumber, SendLimit, StoreError, ThrottleRule, UserId, UserRecord};
 
@@ -71,8 +73,8 @@ pub trait Store: Send + Sync {
         F: FnOnce(&mut UserRecord) + Send;
 
     /// Deletes everything the store holds for the user: record, methods, pending enrollment, phone
-    /// challenge, failure counter, recovery codes, app passwords, remembered devices. Phone sends
-    /// already counted toward a number's limit may stay.
+    /// challenge, push, failure counter, recovery codes, app passwords, remembered devices. Phone sends
+    /// already counted toward a number's limit may stay, and so may remembered push nonces.
     fn delete_user(&self, user: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     // ---------------------------------------------------------------- methods
@@ -109,7 +111,7 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Removes one method and returns it, or `None` if the user has no such method. The outstanding
-    /// phone code goes with it if it was sent to that method.
+    /// phone code or push goes with it if it was sent to that method.
     fn remove_method(
         &self,
         user: &UserId,
@@ -117,7 +119,7 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<MethodRecord>, StoreError>> + Send;
 
     /// Removes all of the user's methods and returns how many there were; the outstanding phone code
-    /// goes with them if it was sent to one of them.
+    /// and push go with them.
     fn remove_all_methods(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Replaces an authenticator app's sealed secret (re-encryption under a newer key), keeping
@@ -178,7 +180,8 @@ pub trait Store: Send + Sync {
     ///    once; `check` is the facade's pure, synchronous verification (open the sealed secret, run the
     ///    TOTP window, compare tags) and does no I/O;
     /// 3. writes its [`Verdict`]: [`Accept`](Verdict::Accept) consumes what [`Consume`] says and
-    ///    resets the failure count (failures 0, no lock) and returns [`Attempt::Accepted`];
+    ///    resets the failure count (failures 0, no lock, no push strikes) and returns
+    ///    [`Attempt::Accepted`];
     ///    [`Reject`](Verdict::Reject) increments `failures`, sets `locked_until = now + d` if
     ///    `rule.lock_for(failures)` is `Some(d)`, and returns [`Attempt::Rejected`] with the new
     ///    count; [`Abort`](Verdict::Abort) writes nothing and returns [`Attempt::Aborted`];
@@ -238,6 +241,70 @@ pub trait Store: Send + Sync {
         now: UnixTime,
         limit: &SendLimit,
     ) -> impl Future<Output = Result<PhoneSend, StoreError>> + Send;
+
+    // ---------------------------------------------------------------- push approvals
+
+    /// The push app whose device id is `device`, with its user, whoever the user is (device requests
+    /// carry only the device id). Device ids are unique across users.
+    fn find_push_device(
+        &self,
+        device: &mfa_push::DeviceId,
+    ) -> impl Future<Output = Result<Option<(UserId, MethodRecord)>, StoreError>> + Send;
+
+    /// Atomically removes and returns the pending registration whose credential is a
+    /// [`Credential::PushEnrollment`] with this offer id, with its user (expired or not: the facade
+    /// checks). Of racing calls, at most one gets it; the first answer uses an offer up, whatever
+    /// its outcome.
+    fn take_push_enrollment(
+        &self,
+        enrollment: &mfa_push::EnrollmentId,
+    ) -> impl Future<Output = Result<Option<(UserId, PendingEnrollment)>, StoreError>> + Send;
+
+    /// Atomically, holding the user's lock: if the stored push is still
+    /// [`Pending`](PushState::Pending) (unanswered, expired or not), adds a strike at `now` to the
+    /// user's [`PushStrikes`] ([`PushStrikes::add`]); then, if `fatigue` [stops](PushFatigue::stops)
+    /// the strikes, deletes the stored push and returns [`PushStart::Stopped`], and otherwise stores
+    /// `push` in place of the previous one and returns [`PushStart::Started`]. So a user has at most
+    /// one push, and racing starts never store two.
+    fn start_push(
+        &self,
+        user: &UserId,
+        push: PushChallenge,
+        now: UnixTime,
+        fatigue: &PushFatigue,
+    ) -> impl Future<Output = Result<PushStart, StoreError>> + Send;
+
+    /// The user's push, if any (expired or answered ones included: the facade checks).
+    fn get_push(&self, user: &UserId) -> impl Future<Output = Result<Option<PushChallenge>, StoreError>> + Send;
+
+    /// Atomically answers the user's push: if its id is `challenge`, it is
+    /// [`Pending`](PushState::Pending) and `now` is before its expiry, sets its state to `state` (never
+    /// `Pending`), and in the same transaction
+    /// * for [`WrongNumber`](PushState::WrongNumber) counts a failure as a rejected
+    ///   [`attempt`](Self::attempt) does (locking by `rule`) and returns the new count;
+    /// * for [`Denied`](PushState::Denied) and [`Reported`](PushState::Reported) adds a strike at
+    ///   `now` ([`PushStrikes::add`] with `fatigue`).
+    ///
+    /// Otherwise changes nothing and returns `None`. Of racing answers, at most one is recorded.
+    fn answer_push(
+        &self,
+        user: &UserId,
+        challenge: &mfa_push::ChallengeId,
+        state: PushState,
+        now: UnixTime,
+        rule: &ThrottleRule,
+        fatigue: &PushFatigue,
+    ) -> impl Future<Output = Result<Option<PushAnswered>, StoreError>> + Send;
+
+    /// Atomically records a device request's nonce until its [`keep_until`](mfa_push::ReplayKey::keep_until)
+    /// and returns `true`, unless the same device and nonce are recorded with a `keep_until` after
+    /// `now`: then returns `false` and changes nothing. Of racing calls with one key, one gets `true`.
+    /// Not per user; entries whose `keep_until` is past may be pruned at any time.
+    fn remember_push_nonce(
+        &self,
+        key: &mfa_push::ReplayKey,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     // ---------------------------------------------------------------- recovery codes
 

@@ -241,7 +241,7 @@ async fn sealed(store: &MemoryStore, user: &UserId) -> Vec<(MethodId, SealedSecr
         .into_iter()
         .filter_map(|m| match m.credential {
             Credential::AuthenticatorApp { secret, .. } => Some((m.id, secret)),
-            Credential::Phone { .. } => None,
+            _ => None,
         })
         .collect()
 }

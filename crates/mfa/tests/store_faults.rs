@@ -200,6 +200,56 @@ impl Store for FaultyStore {
         self.inner.record_phone_send(user, number, now, limit).await
     }
 
+    async fn find_push_device(
+        &self,
+        device: &mfa_push::DeviceId,
+    ) -> Result<Option<(UserId, mfa::store::MethodRecord)>, StoreError> {
+        self.check("find_push_device")?;
+        self.inner.find_push_device(device).await
+    }
+
+    async fn take_push_enrollment(
+        &self,
+        enrollment: &mfa_push::EnrollmentId,
+    ) -> Result<Option<(UserId, mfa::store::PendingEnrollment)>, StoreError> {
+        self.check("take_push_enrollment")?;
+        self.inner.take_push_enrollment(enrollment).await
+    }
+
+    async fn start_push(
+        &self,
+        user: &UserId,
+        push: mfa::store::PushChallenge,
+        now: UnixTime,
+        fatigue: &mfa::store::PushFatigue,
+    ) -> Result<mfa::store::PushStart, StoreError> {
+        self.check("start_push")?;
+        self.inner.start_push(user, push, now, fatigue).await
+    }
+
+    async fn get_push(&self, user: &UserId) -> Result<Option<mfa::store::PushChallenge>, StoreError> {
+        self.check("get_push")?;
+        self.inner.get_push(user).await
+    }
+
+    async fn answer_push(
+        &self,
+        user: &UserId,
+        challenge: &mfa_push::ChallengeId,
+        state: mfa::store::PushState,
+        now: UnixTime,
+        rule: &mfa::ThrottleRule,
+        fatigue: &mfa::store::PushFatigue,
+    ) -> Result<Option<mfa::store::PushAnswered>, StoreError> {
+        self.check("answer_push")?;
+        self.inner.answer_push(user, challenge, state, now, rule, fatigue).await
+    }
+
+    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+        self.check("remember_push_nonce")?;
+        self.inner.remember_push_nonce(key, now).await
+    }
+
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         self.check("replace_recovery_codes")?;
         self.inner.replace_recovery_codes(user, tags).await

@@ -22,9 +22,12 @@ mod devices;
 mod hashing;
 mod keys;
 mod phone_codes;
+mod push;
 mod recovery_codes;
 mod registration;
 mod sign_in;
+
+pub use push::PushOrigin;
 
 /// The longest name of a method or device, in characters.
 pub const MAX_NAME_CHARS: usize = mfa_app_password::MAX_NAME_CHARS;
@@ -104,6 +107,8 @@ pub struct Mfa<S, P> {
     hashing: BlockingPool,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
+    /// Push approvals, once set up.
+    push: Option<push::PushSetup>,
 }
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
@@ -122,6 +127,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             hashing,
             clock: Arc::new(SystemClock),
             events: Arc::new(NoEvents),
+            push: None,
         })
     }
 
@@ -326,7 +332,7 @@ fn summary(method: &MethodRecord, record: &UserRecord) -> MethodSummary {
         is_default: record.default_method == Some(method.id),
         masked_number: match &method.credential {
             Credential::Phone { number, .. } => Some(number.masked()),
-            Credential::AuthenticatorApp { .. } => None,
+            _ => None,
         },
     }
 }

@@ -269,10 +269,28 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         factor: Factor,
         now: UnixTime,
     ) -> Result<Enrolled, Error> {
+        let id = method.id;
+        let method = self.insert_method(user, method, now).await?;
+        // A change revokes what was proven at or before it, this proof included were it dated `now`:
+        // it is dated a millisecond later, as it comes after the change it made.
+        let proven_at = now.saturating_add(Duration::from_millis(1));
+        let proof = self.succeeded(user, proven_at, factor, Some(id), None);
+        Ok(Enrolled { method, proof })
+    }
+
+    /// Registers `method` (within its kind's cap), marks the methods as changed, makes it the default
+    /// if there was none, and reports it.
+    pub(super) async fn insert_method(
+        &self,
+        user: &UserId,
+        method: MethodRecord,
+        now: UnixTime,
+    ) -> Result<MethodSummary, Error> {
         let kind = method.kind();
         let (cap, what) = match kind {
             MethodKind::AuthenticatorApp => (self.config.max_authenticator_apps, "authenticator apps"),
             MethodKind::Phone(_) => (PHONES_PER_KIND, "phones of this kind"),
+            MethodKind::PushApp => (self.config.push.max_apps, "push apps"),
         };
         let id = method.id;
         let same_kind = |m: &MethodRecord| m.kind() == kind;
@@ -313,14 +331,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 method_kind: kind,
             },
         );
-        // A change revokes what was proven at or before it, this proof included were it dated `now`:
-        // it is dated a millisecond later, as it comes after the change it made.
-        let proven_at = now.saturating_add(Duration::from_millis(1));
-        let proof = self.succeeded(user, proven_at, factor, Some(id), None);
-        Ok(Enrolled {
-            method: summary(&method, &record),
-            proof,
-        })
+        Ok(summary(&method, &record))
     }
 
     /// Makes `method` the one challenged by default.
@@ -397,7 +408,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
 /// Whether a pending registration began after every event that revokes what came before it (a
 /// password change, a sign-out everywhere, an administrator's revocation): one begun by whoever held
 /// the old password or session must not be confirmed afterwards. The same second counts as before.
-fn outlived_nothing(record: &UserRecord, pending: &PendingEnrollment) -> bool {
+pub(super) fn outlived_nothing(record: &UserRecord, pending: &PendingEnrollment) -> bool {
     let began = pending.method.created_at;
     [
         record.password_changed_at,

@@ -6,7 +6,7 @@ use mfa_otp::{Code, Totp};
 use mfa_policy::{Action, Decision, DeviceState, Reason, SignInContext, UnixTime};
 use zeroize::Zeroizing;
 
-use super::{Mfa, code_matches, parse_code, secret_from, summary, unix_secs};
+use super::{Mfa, PushOrigin, code_matches, parse_code, secret_from, summary, unix_secs};
 use crate::keys::token_hash;
 use crate::outcome::{Challenge, MethodSummary, SignIn, Verified};
 use crate::{
@@ -120,6 +120,11 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     .await?;
                 Ok(Challenge::Phone(sent))
             }
+            Credential::PushApp { .. } => {
+                let sent = self.send_push(user, method, &PushOrigin::default(), now).await?;
+                Ok(Challenge::Push(sent))
+            }
+            Credential::PushEnrollment { .. } => Err(Error::NotFound { what: "method" }),
         }
     }
 
@@ -229,6 +234,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     false => (Verdict::Reject, checked),
                 }
             }
+            Credential::PushApp { .. } | Credential::PushEnrollment { .. } => abort(Error::Unsupported {
+                what: "codes (a push app approves sign-ins: send it a push)",
+            }),
         }
     }
 }

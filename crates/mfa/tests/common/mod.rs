@@ -481,6 +481,56 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.record_phone_send(user, number, now, limit).await
     }
 
+    async fn find_push_device(
+        &self,
+        device: &mfa_push::DeviceId,
+    ) -> Result<Option<(UserId, MethodRecord)>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.find_push_device(device).await
+    }
+
+    async fn take_push_enrollment(
+        &self,
+        enrollment: &mfa_push::EnrollmentId,
+    ) -> Result<Option<(UserId, mfa::store::PendingEnrollment)>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.take_push_enrollment(enrollment).await
+    }
+
+    async fn start_push(
+        &self,
+        user: &UserId,
+        push: mfa::store::PushChallenge,
+        now: UnixTime,
+        fatigue: &mfa::store::PushFatigue,
+    ) -> Result<mfa::store::PushStart, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.start_push(user, push, now, fatigue).await
+    }
+
+    async fn get_push(&self, user: &UserId) -> Result<Option<mfa::store::PushChallenge>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.get_push(user).await
+    }
+
+    async fn answer_push(
+        &self,
+        user: &UserId,
+        challenge: &mfa_push::ChallengeId,
+        state: mfa::store::PushState,
+        now: UnixTime,
+        rule: &ThrottleRule,
+        fatigue: &mfa::store::PushFatigue,
+    ) -> Result<Option<mfa::store::PushAnswered>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.answer_push(user, challenge, state, now, rule, fatigue).await
+    }
+
+    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.remember_push_nonce(key, now).await
+    }
+
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
         self.0.replace_recovery_codes(user, tags).await

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{Failure, OrFail, RACERS, at, fresh_user, named, race, tag};
 use crate::{
     Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, MethodRecord, PendingEnrollment,
-    PhoneChallenge, Store, ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict,
+    PhoneChallenge, PushChallenge, Store, ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict,
 };
 
 mod app;
@@ -28,6 +28,7 @@ enum Seen {
     Method(Option<MethodRecord>, Option<PhoneChallenge>),
     Pending(Option<PendingEnrollment>, Option<PhoneChallenge>),
     RecoveryCode { found: bool, left: usize },
+    Push(Option<PushChallenge>, Option<MethodRecord>),
 }
 
 impl Seen {
@@ -40,6 +41,7 @@ impl Seen {
                 Seen::Pending(pending.cloned(), challenge.cloned())
             }
             LoadedCredential::RecoveryCode { found, left } => Seen::RecoveryCode { found, left },
+            LoadedCredential::Push { push, method } => Seen::Push(push.cloned(), method.cloned()),
         };
         (loaded.user.clone(), seen)
     }
@@ -168,6 +170,7 @@ pub async fn throttle<S: Store>(store: Arc<S>) -> Result<(), Failure> {
             let wanted = ThrottleState {
                 failures: count,
                 locked_until: until.map(at),
+                ..ThrottleState::default()
             };
             ensure!(state == wanted, "after step {n}: {state:?}, not {wanted:?}");
         }
@@ -256,7 +259,8 @@ pub async fn throttle_race<S: Store + 'static>(store: Arc<S>) -> Result<(), Fail
             state
                 == ThrottleState {
                     failures: 5,
-                    locked_until: Some(at(30))
+                    locked_until: Some(at(30)),
+                    ..ThrottleState::default()
                 },
             "after the race: {state:?}"
         );
