@@ -118,6 +118,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             now,
         )?;
         let id = MethodId::generate()?;
+        // The offer's expiry is the last second it can be answered; the registration's is exclusive.
+        let expires_at = offer
+            .expires_at()
+            .saturating_add(std::time::Duration::from_secs(1));
         let pending = PendingEnrollment {
             method: MethodRecord {
                 id,
@@ -127,7 +131,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     offer: offer.pending(),
                 },
             },
-            expires_at: offer.expires_at(),
+            expires_at,
         };
         self.store.put_pending(user, pending).await?;
         let uri = offer.to_uri();
@@ -136,7 +140,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             challenge: enrollment_challenge(&offer)?,
             qr: mfa_enroll::QrCode::encode(&uri)?,
             uri,
-            expires_at: offer.expires_at(),
+            expires_at,
         })
     }
 
