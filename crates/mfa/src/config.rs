@@ -130,7 +130,7 @@ impl Default for PushConfig {
 }
 
 impl PushConfig {
-    pub(crate) fn digits(&self) -> mfa_push::Digits {
+    pub(crate) fn match_digits(&self) -> mfa_push::Digits {
         match self.digits {
             3 => mfa_push::Digits::Three,
             _ => mfa_push::Digits::Two,

@@ -201,7 +201,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 self.requester(&user, &PushOrigin::default()),
                 now,
                 self.config.push.challenge_ttl,
-                self.config.push.digits(),
+                self.config.push.match_digits(),
             )?,
             // Approved already, it takes no answer; the tag is of no number anyone can type.
             number_tag: self.tags.push_number(&user, &approval_id, ""),
@@ -305,7 +305,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             self.requester(user, origin),
             now,
             self.config.push.challenge_ttl,
-            self.config.push.digits(),
+            self.config.push.match_digits(),
         )?;
         let number = MatchNumber::generate(challenge.digits())?;
         let sent = PushSent {
