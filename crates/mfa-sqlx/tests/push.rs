@@ -249,7 +249,7 @@ async fn pushes_and_fatigue<S: Store + 'static>(store: Arc<S>) {
     );
     assert_eq!(store.throttle_state(&user).await.unwrap().push_strikes.count, 2);
     assert_eq!(
-        answer(third.id().clone(), PushState::Approved, at(80)).await,
+        answer(third.id().clone(), PushState::Approved, third.expires_at()).await,
         None
     );
     // Left unanswered and replaced: the third strike stops pushes, and the push goes.
