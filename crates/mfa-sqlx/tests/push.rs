@@ -497,3 +497,29 @@ async fn postgres_keeps_the_push_contract() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_push_state_is_a_corrupt_error() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (user, app) = user_with_app(&store, "damaged").await;
+    let sent = push(&app, T0, PushState::Pending);
+    store
+        .start_push(&user, sent.clone(), T0, &PushFatigue::default())
+        .await
+        .unwrap();
+    mfa_sqlx::sqlx::query("UPDATE mfa_push_challenges SET state = 'sideways' WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let read = store.get_push(&user).await;
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+    // A push no one can read can still be replaced, and goes with its method.
+    store
+        .start_push(&user, sent.clone(), T0, &PushFatigue::default())
+        .await
+        .unwrap();
+    assert_eq!(store.get_push(&user).await.unwrap(), Some(sent));
+    store.remove_method(&user, app.id).await.unwrap();
+    assert_eq!(store.get_push(&user).await.unwrap(), None);
+}
