@@ -275,17 +275,31 @@ impl Store for MemoryStore {
         method: MethodRecord,
         cap: usize,
     ) -> Result<bool, StoreError> {
-        self.with_user(user, |d| {
-            if d.methods.iter().any(|m| m.id == method.id) {
+        // A push app's device id is unique across users: the map's lock is held over the check and
+        // the insert (map, then user, as everywhere), so racing inserts cannot both pass it.
+        let mut state = self.lock();
+        if let Credential::PushApp { device, .. } = &method.credential {
+            let taken = state.users.values().any(|cell| {
+                locked(cell)
+                    .methods
+                    .iter()
+                    .any(|m| matches!(&m.credential, Credential::PushApp { device: d, .. } if d == device))
+            });
+            if taken {
                 return Err(StoreError::Duplicate);
             }
-            let kind = method.kind();
-            if d.methods.iter().filter(|m| m.kind() == kind).count() >= cap {
-                return Ok(false);
-            }
-            d.methods.push(method);
-            Ok(true)
-        })
+        }
+        let cell = Arc::clone(state.users.entry(user.clone()).or_default());
+        let mut d = locked(&cell);
+        if d.methods.iter().any(|m| m.id == method.id) {
+            return Err(StoreError::Duplicate);
+        }
+        let kind = method.kind();
+        if d.methods.iter().filter(|m| m.kind() == kind).count() >= cap {
+            return Ok(false);
+        }
+        d.methods.push(method);
+        Ok(true)
     }
 
     async fn remove_method(

@@ -115,7 +115,8 @@ fn lenient() -> ThrottleRule {
     }
 }
 
-/// Push apps are found by their device id whoever the user is, and no longer once removed.
+/// Push apps are found by their device id whoever the user is (a device id is unique across users),
+/// and no longer once removed.
 pub async fn push_devices<S: Store>(store: Arc<S>) -> Result<(), Failure> {
     named("push_devices", async {
         let (alice, app) = user_with_push_app(&*store, "push_devices").await?;
@@ -144,6 +145,14 @@ pub async fn push_devices<S: Store>(store: Arc<S>) -> Result<(), Failure> {
                 .or_fail("find_push_device")?
                 .is_none(),
             "an unknown device was found"
+        );
+        // A device id is unique across users.
+        let mut copy = push_app(0)?;
+        copy.credential = app.credential.clone();
+        let duplicate = store.insert_method_capped(&bob, copy, 5).await;
+        ensure!(
+            matches!(duplicate, Err(crate::StoreError::Duplicate)),
+            "a second push app with a device id already used was not refused as a duplicate: {duplicate:?}"
         );
         store
             .remove_method(&alice, app.id)
