@@ -7,6 +7,8 @@ mod error;
 #[cfg(feature = "http")]
 mod http;
 mod provider;
+#[cfg(feature = "webhook")]
+mod push_wake;
 mod secret;
 mod text;
 #[cfg(feature = "twilio")]
@@ -24,6 +26,8 @@ pub use error::{ConfigError, SendError};
 #[cfg(feature = "http")]
 pub use http::HttpClient;
 pub use provider::{Adapt, BoxedProvider, Provider};
+#[cfg(feature = "webhook")]
+pub use push_wake::PushWakeWebhook;
 pub use secret::Secret;
 pub use text::{
     GSM7_SEGMENT, SmsEncoding, SmsTemplate, UCS2_SEGMENT, VoiceScript, fits_one_segment, sms_length,

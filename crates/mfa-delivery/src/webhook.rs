@@ -248,8 +248,45 @@ impl fmt::Debug for Webhook {
     }
 }
 
+/// The checked URL and secrets of a webhook configuration (for codes and for wakes).
+pub(crate) fn endpoint(config: &WebhookConfig) -> Result<(Url, Arc<[WebhookSecret]>), ConfigError> {
+    let url = base_url("webhook.url (MFA_WEBHOOK_URL)", &config.url)?;
+    if config.secrets.is_empty() {
+        return Err(ConfigError::Missing {
+            field: "webhook.secrets (MFA_WEBHOOK_SECRET)",
+        });
+    }
+    let secrets = config
+        .secrets
+        .iter()
+        .map(|s| s.expose().parse::<WebhookSecret>())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((url, secrets.into()))
+}
+
+/// The Standard Webhooks headers for `body`, signed with every secret.
+pub(crate) fn signed_post(
+    http: &HttpClient,
+    url: &Url,
+    secrets: &[WebhookSecret],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
+    let signatures: Vec<String> = secrets
+        .iter()
+        .map(|secret| secret.sign(id, timestamp, body))
+        .collect();
+    http.post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signatures.join(" "))
+        .body(body.to_vec())
+}
+
 /// The URL without its query (which may carry a token).
-fn redacted_url(url: &Url) -> String {
+pub(crate) fn redacted_url(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     let mut text = shown.to_string();
@@ -263,17 +300,7 @@ impl Webhook {
     /// Checks `config` and builds the provider on `http`, with `template` for SMS texts.
     pub fn new(config: &WebhookConfig, http: HttpClient, template: SmsTemplate) -> Result<Self, ConfigError> {
         template.validate()?;
-        let url = base_url("webhook.url (MFA_WEBHOOK_URL)", &config.url)?;
-        if config.secrets.is_empty() {
-            return Err(ConfigError::Missing {
-                field: "webhook.secrets (MFA_WEBHOOK_SECRET)",
-            });
-        }
-        let secrets = config
-            .secrets
-            .iter()
-            .map(|s| s.expose().parse::<WebhookSecret>())
-            .collect::<Result<Vec<_>, _>>()?;
+        let (url, secrets) = endpoint(config)?;
         let locale = config.locale.trim();
         if !is_language_tag(locale) {
             return Err(ConfigError::Invalid {
@@ -284,7 +311,7 @@ impl Webhook {
         Ok(Webhook {
             http,
             url,
-            secrets: secrets.into(),
+            secrets,
             locale: locale.to_owned(),
             clock: Arc::new(SystemClock),
             template,
@@ -340,19 +367,14 @@ impl Provider for Webhook {
                 NAME,
                 |_| {
                     let timestamp = self.clock.now().as_secs();
-                    let signatures: Vec<String> = self
-                        .secrets
-                        .iter()
-                        .map(|secret| secret.sign(&id, timestamp, &body))
-                        .collect();
-                    Ok(self
-                        .http
-                        .post(self.url.clone())
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .header("webhook-id", id.as_str())
-                        .header("webhook-timestamp", timestamp.to_string())
-                        .header("webhook-signature", signatures.join(" "))
-                        .body(body.to_vec()))
+                    Ok(signed_post(
+                        &self.http,
+                        &self.url,
+                        &self.secrets,
+                        &id,
+                        timestamp,
+                        &body,
+                    ))
                 },
                 move |answer| interpret(answer, &fallback_id),
             )

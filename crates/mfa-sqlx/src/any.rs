@@ -2,7 +2,8 @@
 
 use mfa::store::{
     Attempt, AttemptTarget, DeviceRecord, KeyCheck, Loaded, MethodRecord, PendingEnrollment, PhoneChallenge,
-    PhoneSend, SealedSecret, Tag, ThrottleState, Verdict,
+    PhoneSend, PushAnswered, PushChallenge, PushFatigue, PushStart, PushState, SealedSecret, Tag,
+    ThrottleState, Verdict,
 };
 use mfa::{
     AppPasswordId, AppPasswordRecord, DeviceId, MethodId, PhoneNumber, SendLimit, Store, StoreError,
@@ -228,6 +229,12 @@ impl Store for AnyStore {
         fn throttle_state(&self, user: &UserId) -> ThrottleState;
         fn put_phone_challenge(&self, user: &UserId, challenge: PhoneChallenge) -> ();
         fn record_phone_send(&self, user: &UserId, number: &PhoneNumber, now: UnixTime, limit: &SendLimit) -> PhoneSend;
+        fn find_push_device(&self, device: &mfa_push::DeviceId) -> Option<(UserId, MethodRecord)>;
+        fn take_push_enrollment(&self, enrollment: &mfa_push::EnrollmentId) -> Option<(UserId, PendingEnrollment)>;
+        fn start_push(&self, user: &UserId, push: PushChallenge, now: UnixTime, fatigue: &PushFatigue) -> PushStart;
+        fn get_push(&self, user: &UserId) -> Option<PushChallenge>;
+        fn answer_push(&self, user: &UserId, challenge: &mfa_push::ChallengeId, state: PushState, now: UnixTime, rule: &ThrottleRule, fatigue: &PushFatigue) -> Option<PushAnswered>;
+        fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> bool;
         fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> ();
         fn recovery_codes_left(&self, user: &UserId) -> usize;
         fn insert_app_password_capped(&self, user: &UserId, record: AppPasswordRecord, cap: usize) -> bool;

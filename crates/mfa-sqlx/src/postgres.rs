@@ -22,13 +22,20 @@ pub struct PgStore {
 
 impl PgStore {
     /// The user's row, locked, and one of their methods (see `lock_user_with_method`).
-    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, m.record, \
-         m.last_accepted_step FROM mfa_users u LEFT JOIN mfa_methods m \
+    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, \
+         u.push_strikes, u.push_strikes_since, m.record, m.last_accepted_step \
+         FROM mfa_users u LEFT JOIN mfa_methods m \
          ON m.user_id = u.user_id AND m.method_id = $2 WHERE u.user_id = $1 FOR UPDATE OF u";
 
     /// The user's row, locked until commit (a concurrent writer of it waits, then reads the latest).
-    const SELECT_USER_LOCKED: &str =
-        "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1 FOR UPDATE";
+    const SELECT_USER_LOCKED: &str = "SELECT record, failures, locked_until, push_strikes, push_strikes_since FROM mfa_users \
+         WHERE user_id = $1 FOR UPDATE";
+
+    /// Drops push nonces past their `keep_until` ($1), a bounded batch at a time, skipping rows
+    /// that a concurrent prune holds: device requests never wait on one another's housekeeping.
+    const PRUNE_PUSH_NONCES: &str = "DELETE FROM mfa_push_nonces WHERE (device_id, nonce) IN \
+         (SELECT device_id, nonce FROM mfa_push_nonces WHERE keep_until <= $1 \
+          LIMIT 100 FOR UPDATE SKIP LOCKED)";
 
     /// Connects a pool (up to 10 connections) to `url`, e.g.
     /// `postgres://mfa@db.internal:5432/app`. Does not create the tables: call

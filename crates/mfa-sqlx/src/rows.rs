@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use mfa::store::Tag;
+use mfa::store::{PushState, PushStrikes, Tag};
 use mfa::{MethodKind, PhoneKind, StoreError, UnixTime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,8 +14,27 @@ pub(crate) struct UserRow {
     pub(crate) record: Option<String>,
     /// Consecutive failures.
     pub(crate) failures: i64,
-    /// Lock end, Unix seconds.
+    /// Lock end, milliseconds.
     pub(crate) locked_until: Option<i64>,
+    /// Strikes in the user's run of unanswered pushes.
+    pub(crate) push_strikes: i64,
+    /// The run's first strike, milliseconds.
+    pub(crate) push_strikes_since: Option<i64>,
+}
+
+impl UserRow {
+    /// The user's run of unanswered pushes.
+    pub(crate) fn strikes(&self) -> Result<PushStrikes, StoreError> {
+        strikes_value(self.push_strikes, self.push_strikes_since)
+    }
+
+    /// Whether an accepted attempt has a counter to reset.
+    pub(crate) fn has_counters(&self) -> bool {
+        self.failures != 0
+            || self.locked_until.is_some()
+            || self.push_strikes != 0
+            || self.push_strikes_since.is_some()
+    }
 }
 
 /// A value that does not fit a column (a time step beyond `i64::MAX`): refused before it is written.
@@ -88,6 +107,32 @@ pub(crate) fn failures_value(column: i64) -> Result<u32, StoreError> {
     u32::try_from(column).map_err(|_| corrupt("a failure count out of range"))
 }
 
+pub(crate) fn strikes_value(count: i64, since: Option<i64>) -> Result<PushStrikes, StoreError> {
+    Ok(PushStrikes {
+        count: u32::try_from(count).map_err(|_| corrupt("a push strike count out of range"))?,
+        since: since.map(time),
+    })
+}
+
+/// The strikes as the `push_strikes` and `push_strikes_since` columns hold them.
+pub(crate) fn strikes_columns(strikes: PushStrikes) -> (i64, Option<i64>) {
+    (i64::from(strikes.count), strikes.since.map(UnixTime::as_millis))
+}
+
+/// The state a push's `state` column names ([`PushState::name`]).
+pub(crate) fn push_state(name: &str) -> Result<PushState, StoreError> {
+    [
+        PushState::Pending,
+        PushState::Approved,
+        PushState::Denied,
+        PushState::Reported,
+        PushState::WrongNumber,
+    ]
+    .into_iter()
+    .find(|state| state.name() == name)
+    .ok_or_else(|| StoreError::Corrupt(format!("push: unknown state {name:?}")))
+}
+
 pub(crate) fn count_value(column: i64) -> Result<usize, StoreError> {
     usize::try_from(column).map_err(|_| corrupt("a negative count"))
 }
@@ -103,6 +148,7 @@ pub(crate) fn kind_name(kind: MethodKind) -> &'static str {
         MethodKind::Phone(PhoneKind::Mobile) => "mobile",
         MethodKind::Phone(PhoneKind::Alternate) => "alternate",
         MethodKind::Phone(PhoneKind::Office) => "office",
+        MethodKind::PushApp => "push_app",
     }
 }
 

@@ -44,13 +44,18 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// The user's row and one of their methods, under the write lock (see `lock_user_with_method`).
-    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, m.record, \
-         m.last_accepted_step FROM mfa_users u LEFT JOIN mfa_methods m \
+    const SELECT_USER_AND_METHOD_LOCKED: &str = "SELECT u.record, u.failures, u.locked_until, \
+         u.push_strikes, u.push_strikes_since, m.record, m.last_accepted_step \
+         FROM mfa_users u LEFT JOIN mfa_methods m \
          ON m.user_id = u.user_id AND m.method_id = $2 WHERE u.user_id = $1";
 
     /// The user's row: `BEGIN IMMEDIATE` holds the whole database's write lock already.
-    const SELECT_USER_LOCKED: &str =
-        "SELECT record, failures, locked_until FROM mfa_users WHERE user_id = $1";
+    const SELECT_USER_LOCKED: &str = "SELECT record, failures, locked_until, push_strikes, push_strikes_since FROM mfa_users \
+         WHERE user_id = $1";
+
+    /// Drops the push nonces past their `keep_until` ($1): under the write lock, all of them (the
+    /// index on `keep_until` finds them).
+    const PRUNE_PUSH_NONCES: &str = "DELETE FROM mfa_push_nonces WHERE keep_until <= $1";
 
     /// Opens (and creates if missing) the database file at `path`, in WAL mode with a busy timeout of
     /// [`SQLITE_BUSY_TIMEOUT`], foreign keys on and `synchronous = FULL` (a committed step or

@@ -14,7 +14,8 @@
 /// Creates the user's row if missing (the inserting transaction holds its lock until commit) and
 /// returns its counters; nothing when another transaction created it first.
 pub(crate) const INSERT_USER: &str = "INSERT INTO mfa_users (user_id) VALUES ($1) \
-     ON CONFLICT (user_id) DO NOTHING RETURNING record, failures, locked_until";
+     ON CONFLICT (user_id) DO NOTHING \
+     RETURNING record, failures, locked_until, push_strikes, push_strikes_since";
 
 /// Rounds of "read, else insert" before [`lock_user`] gives up: a row that vanishes again and again
 /// means a `delete_user` storm.
@@ -27,8 +28,9 @@ pub(crate) const SELECT_USER_AND_METHODS: &str = "SELECT CAST(0 AS BIGINT) AS pa
      WHERE user_id = $1 UNION ALL SELECT CAST(1 AS BIGINT), seq, record, last_accepted_step \
      FROM mfa_methods WHERE user_id = $1 ORDER BY part, seq";
 
-pub(crate) const RESET_FAILURES: &str =
-    "UPDATE mfa_users SET failures = 0, locked_until = NULL WHERE user_id = $1";
+/// What an accepted attempt resets: the failure counter, the lock and the push strikes.
+pub(crate) const RESET_FAILURES: &str = "UPDATE mfa_users SET failures = 0, locked_until = NULL, \
+     push_strikes = 0, push_strikes_since = NULL WHERE user_id = $1";
 
 macro_rules! impl_store {
     ($store:ty, $tx:ty) => {
@@ -50,7 +52,6 @@ macro_rules! impl_store {
                 tx: &mut $tx,
                 user: &mfa::UserId,
             ) -> Result<$crate::rows::UserRow, mfa::StoreError> {
-                use sqlx::Row as _;
                 for _ in 0..$crate::store_impl::LOCK_USER_ROUNDS {
                     let mut row = sqlx::query(Self::SELECT_USER_LOCKED)
                         .bind(user.as_str())
@@ -65,11 +66,7 @@ macro_rules! impl_store {
                             .map_err($crate::rows::db)?;
                     }
                     if let Some(row) = row {
-                        return Ok($crate::rows::UserRow {
-                            record: row.try_get(0).map_err($crate::rows::db)?,
-                            failures: row.try_get(1).map_err($crate::rows::db)?,
-                            locked_until: row.try_get(2).map_err($crate::rows::db)?,
-                        });
+                        return $crate::store_impl::user_row(&row);
                     }
                 }
                 Err(mfa::StoreError::backend(std::io::Error::other(
@@ -101,13 +98,9 @@ macro_rules! impl_store {
                 else {
                     return Ok(None);
                 };
-                let user_row = $crate::rows::UserRow {
-                    record: row.try_get(0).map_err(db)?,
-                    failures: row.try_get(1).map_err(db)?,
-                    locked_until: row.try_get(2).map_err(db)?,
-                };
-                let text: Option<String> = row.try_get(3).map_err(db)?;
-                let step: Option<i64> = row.try_get(4).map_err(db)?;
+                let user_row = $crate::store_impl::user_row(&row)?;
+                let text: Option<String> = row.try_get(5).map_err(db)?;
+                let step: Option<i64> = row.try_get(6).map_err(db)?;
                 let method = text
                     .map(|text| $crate::store_impl::method_from_parts(&text, step))
                     .transpose()?;
@@ -184,16 +177,60 @@ macro_rules! impl_store {
                             left: $crate::rows::count_value(left)?,
                         }
                     }
+                    mfa::store::AttemptTarget::Push(id) => {
+                        // The push and the method it was sent to, if the user still has it.
+                        let row = sqlx::query(
+                            "SELECT p.state, p.record, m.record, m.last_accepted_step FROM mfa_push_challenges p \
+                             LEFT JOIN mfa_methods m ON m.user_id = p.user_id AND m.method_id = p.method_id \
+                             WHERE p.user_id = $1 AND p.challenge_id = $2",
+                        )
+                        .bind(user.as_str())
+                        .bind(id.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        let Some(row) = row else {
+                            return Ok($crate::store_impl::Load::Push { push: None, method: None });
+                        };
+                        let push = $crate::store_impl::push_from_row(&row)?;
+                        let text: Option<String> = row.try_get(2).map_err(db)?;
+                        let step: Option<i64> = row.try_get(3).map_err(db)?;
+                        let method = text
+                            .map(|text| $crate::store_impl::method_from_parts(&text, step))
+                            .transpose()?;
+                        $crate::store_impl::Load::Push { push: Some(push), method }
+                    }
                 })
             }
 
-            /// Deletes the user's outstanding phone code if it was sent to one of `methods`. A code
-            /// whose record no longer reads goes too: it can verify nothing.
+            /// Deletes the user's outstanding phone code and push if they were sent to one of
+            /// `methods`. A code whose record no longer reads goes too: it can verify nothing; so does
+            /// a push whose method id column is damaged.
             async fn drop_challenge_of(
                 tx: &mut $tx,
                 user: &mfa::UserId,
                 methods: &[mfa::MethodId],
             ) -> Result<(), mfa::StoreError> {
+                use sqlx::Row as _;
+                let push = sqlx::query("SELECT method_id FROM mfa_push_challenges WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                if let Some(push) = push {
+                    let sent_to_one = match push.try_get::<Vec<u8>, _>(0) {
+                        Ok(id) => $crate::rows::id16(&id, "push method id")
+                            .map_or(true, |id| methods.contains(&mfa::MethodId::from_bytes(id))),
+                        Err(_) => true,
+                    };
+                    if sent_to_one {
+                        sqlx::query("DELETE FROM mfa_push_challenges WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut **tx)
+                            .await
+                            .map_err($crate::rows::db)?;
+                    }
+                }
                 let sent_to_one = match Self::load_challenge(tx, user).await {
                     Ok(Some(challenge)) => methods.contains(&challenge.method),
                     Ok(None) => false,
@@ -225,6 +262,23 @@ macro_rules! impl_store {
                 $crate::rows::from_json(&text, "phone challenge").map(Some)
             }
 
+            /// Stores the user's run of unanswered pushes.
+            async fn write_strikes(
+                tx: &mut $tx,
+                user: &mfa::UserId,
+                strikes: mfa::store::PushStrikes,
+            ) -> Result<(), mfa::StoreError> {
+                let (count, since) = $crate::rows::strikes_columns(strikes);
+                sqlx::query("UPDATE mfa_users SET push_strikes = $2, push_strikes_since = $3 WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .bind(count)
+                    .bind(since)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                Ok(())
+            }
+
             /// Writes what an accepted attempt used up; `false` if it was not there to consume.
             async fn consume(
                 tx: &mut $tx,
@@ -246,7 +300,7 @@ macro_rules! impl_store {
                                 let mut record = method.clone();
                                 match &mut record.credential {
                                     mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                                    mfa::store::Credential::Phone { .. } => return Ok(false),
+                                    _ => return Ok(false),
                                 }
                                 Some($crate::rows::to_json(&record)?)
                             }
@@ -307,6 +361,15 @@ macro_rules! impl_store {
                     .await
                     .map_err(db)?
                     .rows_affected(),
+                    (mfa::store::AttemptTarget::Push(id), Load::Push { push: Some(_), .. }, mfa::store::Consume::Push) => {
+                        sqlx::query("DELETE FROM mfa_push_challenges WHERE user_id = $1 AND challenge_id = $2")
+                            .bind(user.as_str())
+                            .bind(id.as_str())
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected()
+                    }
                     _ => 0,
                 };
                 Ok(done > 0)
@@ -360,6 +423,7 @@ macro_rules! impl_store {
                     "DELETE FROM mfa_methods WHERE user_id = $1",
                     "DELETE FROM mfa_pending WHERE user_id = $1",
                     "DELETE FROM mfa_phone_challenges WHERE user_id = $1",
+                    "DELETE FROM mfa_push_challenges WHERE user_id = $1",
                     "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
                     "DELETE FROM mfa_app_passwords WHERE user_id = $1",
                     "DELETE FROM mfa_devices WHERE user_id = $1",
@@ -449,17 +513,23 @@ macro_rules! impl_store {
                     mfa::store::Credential::AuthenticatorApp { last_accepted_step, .. } => {
                         last_accepted_step.map($crate::rows::step_column).transpose()?
                     }
-                    mfa::store::Credential::Phone { .. } => None,
+                    _ => None,
+                };
+                // A push app's device id, unique across users (a clash is a duplicate).
+                let push_device = match &method.credential {
+                    mfa::store::Credential::PushApp { device, .. } => Some(device.as_str()),
+                    _ => None,
                 };
                 sqlx::query(
-                    "INSERT INTO mfa_methods (user_id, method_id, kind, last_accepted_step, record) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO mfa_methods (user_id, method_id, kind, last_accepted_step, record, push_device) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(user.as_str())
                 .bind(&method.id.as_bytes()[..])
                 .bind(kind)
                 .bind(step)
                 .bind($crate::rows::to_json(&method)?)
+                .bind(push_device)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;
@@ -535,8 +605,8 @@ macro_rules! impl_store {
                 let mut record: mfa::store::MethodRecord = $crate::rows::from_json(&text, "method record")?;
                 match &mut record.credential {
                     mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                    mfa::store::Credential::Phone { .. } => {
-                        return Err($crate::rows::corrupt("a method of kind app holds a phone"));
+                    _ => {
+                        return Err($crate::rows::corrupt("a method of kind app holds another credential"));
                     }
                 }
                 // last_accepted_step lives in its own column, untouched here.
@@ -558,14 +628,21 @@ macro_rules! impl_store {
                 user: &mfa::UserId,
                 pending: mfa::store::PendingEnrollment,
             ) -> Result<(), mfa::StoreError> {
+                // A push app's offer id, which the device answers with alone.
+                let push_enrollment = match &pending.method.credential {
+                    mfa::store::Credential::PushEnrollment { offer } => Some(offer.enrollment_id().as_str()),
+                    _ => None,
+                };
                 let (mut tx, _) = self.lock_user(user).await?;
                 sqlx::query(
-                    "INSERT INTO mfa_pending (user_id, method_id, record) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_id) DO UPDATE SET method_id = excluded.method_id, record = excluded.record",
+                    "INSERT INTO mfa_pending (user_id, method_id, record, push_enrollment) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id) DO UPDATE SET method_id = excluded.method_id, record = excluded.record, \
+                     push_enrollment = excluded.push_enrollment",
                 )
                 .bind(user.as_str())
                 .bind(&pending.method.id.as_bytes()[..])
                 .bind($crate::rows::to_json(&pending)?)
+                .bind(push_enrollment)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::rows::db)?;
@@ -630,7 +707,7 @@ macro_rules! impl_store {
                 let mut pending: mfa::store::PendingEnrollment = $crate::rows::from_json(&text, "pending enrollment")?;
                 match &mut pending.method.credential {
                     mfa::store::Credential::AuthenticatorApp { secret: stored, .. } => *stored = secret,
-                    mfa::store::Credential::Phone { .. } => {
+                    _ => {
                         tx.rollback().await.map_err($crate::rows::db)?;
                         return Ok(false);
                     }
@@ -714,8 +791,9 @@ macro_rules! impl_store {
                     mfa::store::Verdict::Accept(consume) => Self::consume(&mut tx, user, target, &loaded, consume).await?,
                 };
                 if consumed {
-                    // A user with no failures and no lock has nothing to reset: one write fewer.
-                    if row.failures != 0 || row.locked_until.is_some() {
+                    // A user with no failures, no lock and no push strikes has nothing to reset: one
+                    // write fewer.
+                    if row.has_counters() {
                         sqlx::query($crate::store_impl::RESET_FAILURES)
                             .bind(user.as_str())
                             .execute(&mut *tx)
@@ -743,19 +821,24 @@ macro_rules! impl_store {
 
             async fn throttle_state(&self, user: &mfa::UserId) -> Result<mfa::store::ThrottleState, mfa::StoreError> {
                 use sqlx::Row as _;
-                let row = sqlx::query("SELECT failures, locked_until FROM mfa_users WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::rows::db)?;
+                let row = sqlx::query(
+                    "SELECT failures, locked_until, push_strikes, push_strikes_since FROM mfa_users WHERE user_id = $1",
+                )
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
                 let Some(row) = row else {
                     return Ok(mfa::store::ThrottleState::default());
                 };
                 let failures: i64 = row.try_get(0).map_err($crate::rows::db)?;
                 let locked_until: Option<i64> = row.try_get(1).map_err($crate::rows::db)?;
+                let strikes: i64 = row.try_get(2).map_err($crate::rows::db)?;
+                let since: Option<i64> = row.try_get(3).map_err($crate::rows::db)?;
                 Ok(mfa::store::ThrottleState {
                     failures: $crate::rows::failures_value(failures)?,
                     locked_until: locked_until.map($crate::rows::time),
+                    push_strikes: $crate::rows::strikes_value(strikes, since)?,
                 })
             }
 
@@ -832,6 +915,202 @@ macro_rules! impl_store {
                     .map_err($crate::rows::db)?;
                 tx.commit().await.map_err($crate::rows::db)?;
                 Ok(mfa::store::PhoneSend::Recorded)
+            }
+
+            async fn find_push_device(
+                &self,
+                device: &mfa_push::DeviceId,
+            ) -> Result<Option<(mfa::UserId, mfa::store::MethodRecord)>, mfa::StoreError> {
+                use sqlx::Row as _;
+                // The unique index on push_device: one lookup, whoever the user is.
+                let row = sqlx::query(
+                    "SELECT user_id, record, last_accepted_step FROM mfa_methods WHERE push_device = $1",
+                )
+                .bind(device.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let user: String = row.try_get(0).map_err($crate::rows::db)?;
+                let text: String = row.try_get(1).map_err($crate::rows::db)?;
+                let step: Option<i64> = row.try_get(2).map_err($crate::rows::db)?;
+                let user = mfa::UserId::new(&user).map_err(|_| $crate::rows::corrupt("push device: an invalid user id"))?;
+                Ok(Some((user, $crate::store_impl::method_from_parts(&text, step)?)))
+            }
+
+            async fn take_push_enrollment(
+                &self,
+                enrollment: &mfa_push::EnrollmentId,
+            ) -> Result<Option<(mfa::UserId, mfa::store::PendingEnrollment)>, mfa::StoreError> {
+                use sqlx::Row as _;
+                // One conditional DELETE: of racing callers, one gets the row.
+                let mut turn = self.write_turn().await?;
+                let row = sqlx::query("DELETE FROM mfa_pending WHERE push_enrollment = $1 RETURNING user_id, record")
+                    .bind(enrollment.as_str())
+                    .fetch_optional(&mut *turn)
+                    .await
+                    .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
+                let Some(row) = row else { return Ok(None) };
+                let user: String = row.try_get(0).map_err($crate::rows::db)?;
+                let text: String = row.try_get(1).map_err($crate::rows::db)?;
+                let user = mfa::UserId::new(&user)
+                    .map_err(|_| $crate::rows::corrupt("push enrollment: an invalid user id"))?;
+                Ok(Some((user, $crate::rows::from_json(&text, "pending enrollment")?)))
+            }
+
+            async fn start_push(
+                &self,
+                user: &mfa::UserId,
+                push: mfa::store::PushChallenge,
+                now: mfa::UnixTime,
+                fatigue: &mfa::store::PushFatigue,
+            ) -> Result<mfa::store::PushStart, mfa::StoreError> {
+                use $crate::rows::db;
+                use sqlx::Row as _;
+                let (mut tx, row) = self.lock_user(user).await?;
+                let before = row.strikes()?;
+                let stored = sqlx::query("SELECT state FROM mfa_push_challenges WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                // A push still pending when the next one starts went unanswered: a strike.
+                let unanswered = match &stored {
+                    Some(stored) => stored.try_get::<String, _>(0).map_err(db)? == mfa::store::PushState::Pending.name(),
+                    None => false,
+                };
+                let strikes = if unanswered { before.add(now, fatigue) } else { before };
+                if strikes != before {
+                    Self::write_strikes(&mut tx, user, strikes).await?;
+                }
+                if fatigue.stops(&strikes) {
+                    if stored.is_some() {
+                        sqlx::query("DELETE FROM mfa_push_challenges WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    tx.commit().await.map_err(db)?;
+                    return Ok(mfa::store::PushStart::Stopped);
+                }
+                sqlx::query(
+                    "INSERT INTO mfa_push_challenges (user_id, challenge_id, method_id, state, expires_at, record) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (user_id) DO UPDATE SET challenge_id = excluded.challenge_id, \
+                     method_id = excluded.method_id, state = excluded.state, expires_at = excluded.expires_at, \
+                     record = excluded.record",
+                )
+                .bind(user.as_str())
+                .bind(push.id().as_str())
+                .bind(&push.method.as_bytes()[..])
+                .bind(push.state.name())
+                .bind(push.expires_at().as_millis())
+                .bind($crate::rows::to_json(&push)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(mfa::store::PushStart::Started)
+            }
+
+            async fn get_push(&self, user: &mfa::UserId) -> Result<Option<mfa::store::PushChallenge>, mfa::StoreError> {
+                let row = sqlx::query("SELECT state, record FROM mfa_push_challenges WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::rows::db)?;
+                row.as_ref().map($crate::store_impl::push_from_row).transpose()
+            }
+
+            async fn answer_push(
+                &self,
+                user: &mfa::UserId,
+                challenge: &mfa_push::ChallengeId,
+                state: mfa::store::PushState,
+                now: mfa::UnixTime,
+                rule: &mfa::ThrottleRule,
+                fatigue: &mfa::store::PushFatigue,
+            ) -> Result<Option<mfa::store::PushAnswered>, mfa::StoreError> {
+                use $crate::rows::db;
+                let (mut tx, row) = self.lock_user(user).await?;
+                // The compare-and-set: only a pending, unexpired push with this id is answered.
+                let done = sqlx::query(
+                    "UPDATE mfa_push_challenges SET state = $3 \
+                     WHERE user_id = $1 AND challenge_id = $2 AND state = $4 AND expires_at > $5",
+                )
+                .bind(user.as_str())
+                .bind(challenge.as_str())
+                .bind(state.name())
+                .bind(mfa::store::PushState::Pending.name())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await.map_err(db)?;
+                    return Ok(None);
+                }
+                let failures = match state {
+                    // A wrong number counts as a rejected attempt does.
+                    mfa::store::PushState::WrongNumber => {
+                        let failures = $crate::rows::failures_value(row.failures)?.saturating_add(1);
+                        let locked_until = match rule.lock_for(failures) {
+                            Some(lock) => Some(now.saturating_add(lock).as_millis()),
+                            None => row.locked_until,
+                        };
+                        sqlx::query("UPDATE mfa_users SET failures = $2, locked_until = $3 WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .bind(i64::from(failures))
+                            .bind(locked_until)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        Some(failures)
+                    }
+                    mfa::store::PushState::Denied | mfa::store::PushState::Reported => {
+                        let before = row.strikes()?;
+                        let strikes = before.add(now, fatigue);
+                        if strikes != before {
+                            Self::write_strikes(&mut tx, user, strikes).await?;
+                        }
+                        None
+                    }
+                    mfa::store::PushState::Pending | mfa::store::PushState::Approved => None,
+                };
+                tx.commit().await.map_err(db)?;
+                Ok(Some(mfa::store::PushAnswered { failures }))
+            }
+
+            async fn remember_push_nonce(
+                &self,
+                key: &mfa_push::ReplayKey,
+                now: mfa::UnixTime,
+            ) -> Result<bool, mfa::StoreError> {
+                let mut turn = self.write_turn().await?;
+                sqlx::query(Self::PRUNE_PUSH_NONCES)
+                    .bind(now.as_millis())
+                    .execute(&mut *turn)
+                    .await
+                    .map_err($crate::rows::db)?;
+                // Inserted, or an expired entry replaced: one row affected. A live entry is left
+                // alone (the upsert's WHERE is false): none. One statement, so of racing calls with
+                // one key, one affects the row.
+                let done = sqlx::query(
+                    "INSERT INTO mfa_push_nonces (device_id, nonce, keep_until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (device_id, nonce) DO UPDATE SET keep_until = excluded.keep_until \
+                     WHERE mfa_push_nonces.keep_until <= $4",
+                )
+                .bind(key.device_id().as_str())
+                .bind(&key.nonce().as_bytes()[..])
+                .bind(key.keep_until().as_millis())
+                .bind(now.as_millis())
+                .execute(&mut *turn)
+                .await
+                .map_err($crate::rows::db)?;
+                turn.commit().await.map_err($crate::rows::db)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn replace_recovery_codes(
@@ -1174,6 +1453,10 @@ pub(crate) enum Load {
         found: bool,
         left: usize,
     },
+    Push {
+        push: Option<mfa::store::PushChallenge>,
+        method: Option<mfa::store::MethodRecord>,
+    },
 }
 
 impl Load {
@@ -1191,8 +1474,44 @@ impl Load {
                 found: *found,
                 left: *left,
             },
+            Load::Push { push, method } => mfa::store::LoadedCredential::Push {
+                push: push.as_ref(),
+                method: method.as_ref(),
+            },
         }
     }
+}
+
+/// The user's row from `record, failures, locked_until, push_strikes, push_strikes_since`.
+pub(crate) fn user_row<R>(row: &R) -> Result<crate::rows::UserRow, mfa::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(crate::rows::UserRow {
+        record: row.try_get(0).map_err(crate::rows::db)?,
+        failures: row.try_get(1).map_err(crate::rows::db)?,
+        locked_until: row.try_get(2).map_err(crate::rows::db)?,
+        push_strikes: row.try_get(3).map_err(crate::rows::db)?,
+        push_strikes_since: row.try_get(4).map_err(crate::rows::db)?,
+    })
+}
+
+/// A push from `state, record`: the column's state replaces the JSON's.
+pub(crate) fn push_from_row<R>(row: &R) -> Result<mfa::store::PushChallenge, mfa::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let state: String = row.try_get(0).map_err(crate::rows::db)?;
+    let text: String = row.try_get(1).map_err(crate::rows::db)?;
+    let mut push: mfa::store::PushChallenge = crate::rows::from_json(&text, "push")?;
+    push.state = crate::rows::push_state(&state)?;
+    Ok(push)
 }
 
 /// A method from `record, last_accepted_step`: the column's step replaces the JSON's.

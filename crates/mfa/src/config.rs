@@ -130,7 +130,7 @@ impl Default for PushConfig {
 }
 
 impl PushConfig {
-    pub(crate) fn digits(&self) -> mfa_push::Digits {
+    pub(crate) fn match_digits(&self) -> mfa_push::Digits {
         match self.digits {
             3 => mfa_push::Digits::Three,
             _ => mfa_push::Digits::Two,
@@ -141,7 +141,9 @@ impl PushConfig {
         if !(2..=3).contains(&self.digits) {
             return Err("push.digits must be 2 or 3");
         }
-        if self.challenge_ttl < mfa_push::MIN_CHALLENGE_TTL || self.challenge_ttl > mfa_push::MAX_CHALLENGE_TTL {
+        if self.challenge_ttl < mfa_push::MIN_CHALLENGE_TTL
+            || self.challenge_ttl > mfa_push::MAX_CHALLENGE_TTL
+        {
             return Err("push.challenge_ttl must be 30 to 600 seconds");
         }
         if !(1..=20).contains(&self.max_apps) {

@@ -494,7 +494,12 @@ impl TagSecret {
     pub(crate) fn push_number(&self, user: &UserId, challenge: &mfa_push::ChallengeId, number: &str) -> Tag {
         tag(
             &self.phone,
-            &[b"push-number", user.as_str().as_bytes(), challenge.as_str().as_bytes(), number.as_bytes()],
+            &[
+                b"push-number",
+                user.as_str().as_bytes(),
+                challenge.as_str().as_bytes(),
+                number.as_bytes(),
+            ],
         )
     }
 

@@ -45,8 +45,8 @@ pub use outcome::{
     MethodSummary, NewAppPassword, PushEnrollment, PushSent, PushStatus, RecoveryCodes, RememberedDevice,
     SignIn, Verified,
 };
-pub use push_wake::{PollOnly, PushWake, WakeError, WakeFuture};
 pub(crate) use push_record::{PushAnswered, PushChallenge, PushStart, PushState};
+pub use push_wake::{PollOnly, PushWake, WakeError, WakeFuture};
 pub(crate) use record::{
     Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
 };

@@ -470,8 +470,12 @@ impl Store for MemoryStore {
         &self,
         device: &mfa_push::DeviceId,
     ) -> Result<Option<(UserId, MethodRecord)>, StoreError> {
-        let users: Vec<(UserId, Arc<Mutex<UserData>>)> =
-            self.lock().users.iter().map(|(id, cell)| (id.clone(), Arc::clone(cell))).collect();
+        let users: Vec<(UserId, Arc<Mutex<UserData>>)> = self
+            .lock()
+            .users
+            .iter()
+            .map(|(id, cell)| (id.clone(), Arc::clone(cell)))
+            .collect();
         Ok(users.into_iter().find_map(|(id, cell)| {
             let found = locked(&cell)
                 .methods
@@ -486,8 +490,12 @@ impl Store for MemoryStore {
         &self,
         enrollment: &mfa_push::EnrollmentId,
     ) -> Result<Option<(UserId, PendingEnrollment)>, StoreError> {
-        let users: Vec<(UserId, Arc<Mutex<UserData>>)> =
-            self.lock().users.iter().map(|(id, cell)| (id.clone(), Arc::clone(cell))).collect();
+        let users: Vec<(UserId, Arc<Mutex<UserData>>)> = self
+            .lock()
+            .users
+            .iter()
+            .map(|(id, cell)| (id.clone(), Arc::clone(cell)))
+            .collect();
         Ok(users.into_iter().find_map(|(id, cell)| {
             let mut data = locked(&cell);
             let matches = data.pending.as_ref().is_some_and(|p| {
@@ -555,7 +563,11 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+    async fn remember_push_nonce(
+        &self,
+        key: &mfa_push::ReplayKey,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
         let mut state = self.lock();
         state.push_nonces.retain(|_, keep_until| *keep_until > now);
         let entry = (key.device_id().as_str().to_owned(), *key.nonce().as_bytes());

@@ -26,9 +26,12 @@ impl PushChallenge {
         self.challenge.id()
     }
 
-    /// It cannot be answered or collected at or after this instant.
+    /// It cannot be answered or collected at or after this instant: one second after the protocol's
+    /// `expires_at`, which is the last second it can be answered (`mfa-push`'s `PROTOCOL.md`).
     pub fn expires_at(&self) -> UnixTime {
-        self.challenge.expires_at()
+        self.challenge
+            .expires_at()
+            .saturating_add(std::time::Duration::from_secs(1))
     }
 }
 

@@ -275,7 +275,10 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<PushStart, StoreError>> + Send;
 
     /// The user's push, if any (expired or answered ones included: the facade checks).
-    fn get_push(&self, user: &UserId) -> impl Future<Output = Result<Option<PushChallenge>, StoreError>> + Send;
+    fn get_push(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<PushChallenge>, StoreError>> + Send;
 
     /// Atomically answers the user's push: if its id is `challenge`, it is
     /// [`Pending`](PushState::Pending) and `now` is before its expiry, sets its state to `state` (never

@@ -242,10 +242,16 @@ impl Store for FaultyStore {
         fatigue: &mfa::store::PushFatigue,
     ) -> Result<Option<mfa::store::PushAnswered>, StoreError> {
         self.check("answer_push")?;
-        self.inner.answer_push(user, challenge, state, now, rule, fatigue).await
+        self.inner
+            .answer_push(user, challenge, state, now, rule, fatigue)
+            .await
     }
 
-    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+    async fn remember_push_nonce(
+        &self,
+        key: &mfa_push::ReplayKey,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
         self.check("remember_push_nonce")?;
         self.inner.remember_push_nonce(key, now).await
     }

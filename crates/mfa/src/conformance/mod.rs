@@ -62,6 +62,7 @@ mod key_checks;
 mod methods;
 mod pending;
 mod phone_sends;
+mod push;
 mod users;
 
 pub use app_passwords::{app_password_cap_race, app_passwords};
@@ -75,6 +76,10 @@ pub use key_checks::{key_check_race, key_checks};
 pub use methods::{methods, methods_cap_race};
 pub use pending::{pending, pending_race, pending_secret, pending_secret_race};
 pub use phone_sends::{phone_send_race, phone_sends};
+pub use push::{
+    push_answer_race, push_approval_race, push_devices, push_enrollment_race, push_enrollments, push_fatigue,
+    push_nonce_race, push_nonces, pushes,
+};
 pub use users::{delete_user, users, users_race};
 
 trait OrFail<T> {
@@ -128,6 +133,15 @@ where
     device_cap_race(Arc::new(make().await)).await?;
     key_checks(Arc::new(make().await)).await?;
     key_check_race(Arc::new(make().await)).await?;
+    push_devices(Arc::new(make().await)).await?;
+    push_enrollments(Arc::new(make().await)).await?;
+    push_enrollment_race(Arc::new(make().await)).await?;
+    pushes(Arc::new(make().await)).await?;
+    push_fatigue(Arc::new(make().await)).await?;
+    push_answer_race(Arc::new(make().await)).await?;
+    push_approval_race(Arc::new(make().await)).await?;
+    push_nonces(Arc::new(make().await)).await?;
+    push_nonce_race(Arc::new(make().await)).await?;
     Ok(())
 }
 

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use mfa_policy::{Reason, SensitiveAction, UnixTime};
 use mfa_push::{
-    AnswerRequest, AnswerResult, Challenge, ChallengeId, Decision, DeviceId, EnrollmentAnswer, EnrollmentOffer,
-    EnrollmentReceipt, FetchRequest, MatchNumber, PendingChallenges, Requester, ServiceKey, Wake,
+    AnswerRequest, AnswerResult, Challenge, ChallengeId, Decision, DeviceId, EnrollmentAnswer,
+    EnrollmentOffer, EnrollmentReceipt, FetchRequest, MatchNumber, PendingChallenges, Requester, ServiceKey,
+    Wake,
 };
 use subtle::ConstantTimeEq;
 
@@ -58,7 +59,13 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     /// `http://` on a loopback address, without query or fragment).
     pub fn with_push(mut self, key: ServiceKey, base_url: &str) -> Result<Self, Error> {
         // The offer checks the URL; one made now and thrown away checks it once at start-up.
-        EnrollmentOffer::generate(base_url, key.public_key(), &self.config.issuer, "check", UnixTime::from_secs(0))?;
+        EnrollmentOffer::generate(
+            base_url,
+            key.public_key(),
+            &self.config.issuer,
+            "check",
+            UnixTime::from_secs(0),
+        )?;
         self.push = Some(PushSetup {
             key: Arc::new(key),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -98,7 +105,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         self.step_up(&record, &methods, SensitiveAction::AddMethod, last_mfa_at, now)?;
         let max = self.config.push.max_apps;
         if methods.iter().filter(|m| m.kind() == MethodKind::PushApp).count() >= max {
-            return Err(Error::LimitReached { what: "push apps", max });
+            return Err(Error::LimitReached {
+                what: "push apps",
+                max,
+            });
         }
         let offer = EnrollmentOffer::generate(
             &setup.base_url,
@@ -108,14 +118,20 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             now,
         )?;
         let id = MethodId::generate()?;
+        // The offer's expiry is the last second it can be answered; the registration's is exclusive.
+        let expires_at = offer
+            .expires_at()
+            .saturating_add(std::time::Duration::from_secs(1));
         let pending = PendingEnrollment {
             method: MethodRecord {
                 id,
                 name,
                 created_at: now,
-                credential: Credential::PushEnrollment { offer: offer.pending() },
+                credential: Credential::PushEnrollment {
+                    offer: offer.pending(),
+                },
             },
-            expires_at: offer.expires_at(),
+            expires_at,
         };
         self.store.put_pending(user, pending).await?;
         let uri = offer.to_uri();
@@ -124,7 +140,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             challenge: enrollment_challenge(&offer)?,
             qr: mfa_enroll::QrCode::encode(&uri)?,
             uri,
-            expires_at: offer.expires_at(),
+            expires_at,
         })
     }
 
@@ -159,7 +175,12 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Self::check_prompts_allowed(&record)?;
         let device_id = DeviceId::generate()?;
         let approval_id = ChallengeId::new(offer.enrollment_id().as_str())?;
-        let receipt = EnrollmentReceipt::sign(&setup.key, offer.enrollment_id(), device_id.clone(), device.public_key());
+        let receipt = EnrollmentReceipt::sign(
+            &setup.key,
+            offer.enrollment_id(),
+            device_id.clone(),
+            device.public_key(),
+        );
         let method = MethodRecord {
             id: pending.method.id,
             name: pending.method.name.clone(),
@@ -180,13 +201,18 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 self.requester(&user, &PushOrigin::default()),
                 now,
                 self.config.push.challenge_ttl,
-                self.config.push.digits(),
+                self.config.push.match_digits(),
             )?,
             // Approved already, it takes no answer; the tag is of no number anyone can type.
             number_tag: self.tags.push_number(&user, &approval_id, ""),
             state: PushState::Approved,
         };
-        if self.store.start_push(&user, approval, now, &self.config.push.fatigue).await? == PushStart::Stopped {
+        if self
+            .store
+            .start_push(&user, approval, now, &self.config.push.fatigue)
+            .await?
+            == PushStart::Stopped
+        {
             // Registered all the same; the browser's proof comes from another method.
             tracing::info!(target: "mfa::push", user = %user, "registered while pushes are stopped: no approval left");
         }
@@ -214,7 +240,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             if now < pending.expires_at {
                 return Ok(None);
             }
-            return Err(Error::NotFound { what: "push enrollment" });
+            return Err(Error::NotFound {
+                what: "push enrollment",
+            });
         }
         match self.push_status(user, challenge).await? {
             PushStatus::Approved(proof) if proof.method() == Some(method) => {
@@ -228,7 +256,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                     proof,
                 }))
             }
-            _ => Err(Error::NotFound { what: "push enrollment" }),
+            _ => Err(Error::NotFound {
+                what: "push enrollment",
+            }),
         }
     }
 
@@ -275,7 +305,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             self.requester(user, origin),
             now,
             self.config.push.challenge_ttl,
-            self.config.push.digits(),
+            self.config.push.match_digits(),
         )?;
         let number = MatchNumber::generate(challenge.digits())?;
         let sent = PushSent {
@@ -286,7 +316,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         };
         let push = PushChallenge {
             method: method.id,
-            number_tag: self.tags.push_number(user, challenge.id(), &sent.number.to_string()),
+            number_tag: self
+                .tags
+                .push_number(user, challenge.id(), &sent.number.to_string()),
             challenge,
             state: PushState::Pending,
         };
@@ -321,25 +353,35 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         let now = self.now();
         let attempt = self
             .store
-            .attempt(user, AttemptTarget::Push(challenge), now, &self.config.throttle, |loaded| {
-                if let Err(error) = Self::check_prompts_allowed(loaded.user) {
-                    return (Verdict::Abort, Err(error));
-                }
-                let LoadedCredential::Push {
-                    push: Some(push),
-                    method: Some(method),
-                } = loaded.credential
-                else {
-                    return (Verdict::Abort, Err(Error::NotFound { what: "push" }));
-                };
-                let live = now < push.expires_at();
-                match (push.state, live) {
-                    (PushState::Approved, true) => (Verdict::Accept(Consume::Push), Ok((push.state, method.id))),
-                    (PushState::Pending, true) => (Verdict::Abort, Ok((push.state, method.id))),
-                    (PushState::Pending | PushState::Approved, false) => (Verdict::Abort, Ok((PushState::Pending, method.id))),
-                    (state, _) => (Verdict::Abort, Ok((state, method.id))),
-                }
-            })
+            .attempt(
+                user,
+                AttemptTarget::Push(challenge),
+                now,
+                &self.config.throttle,
+                |loaded| {
+                    if let Err(error) = Self::check_prompts_allowed(loaded.user) {
+                        return (Verdict::Abort, Err(error));
+                    }
+                    let LoadedCredential::Push {
+                        push: Some(push),
+                        method: Some(method),
+                    } = loaded.credential
+                    else {
+                        return (Verdict::Abort, Err(Error::NotFound { what: "push" }));
+                    };
+                    let live = now < push.expires_at();
+                    match (push.state, live) {
+                        (PushState::Approved, true) => {
+                            (Verdict::Accept(Consume::Push), Ok((push.state, method.id)))
+                        }
+                        (PushState::Pending, true) => (Verdict::Abort, Ok((push.state, method.id))),
+                        (PushState::Pending | PushState::Approved, false) => {
+                            (Verdict::Abort, Ok((PushState::Pending, method.id)))
+                        }
+                        (state, _) => (Verdict::Abort, Ok((state, method.id))),
+                    }
+                },
+            )
             .await?;
         let expires_at = self.store.get_push(user).await?.map(|p| p.expires_at());
         Ok(match attempt {
@@ -405,7 +447,9 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             .store
             .get_push(&user)
             .await?
-            .filter(|p| p.id() == answer.challenge_id() && p.method == method.id && p.state == PushState::Pending)
+            .filter(|p| {
+                p.id() == answer.challenge_id() && p.method == method.id && p.state == PushState::Pending
+            })
             .ok_or_else(not_pending)?;
         if now >= push.expires_at() {
             return Err(Error::Push(mfa_push::Error::ChallengeExpired));
@@ -423,7 +467,14 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         };
         let answered = self
             .store
-            .answer_push(&user, push.id(), state, now, &self.config.throttle, &self.config.push.fatigue)
+            .answer_push(
+                &user,
+                push.id(),
+                state,
+                now,
+                &self.config.throttle,
+                &self.config.push.fatigue,
+            )
             .await?
             .ok_or_else(not_pending)?;
         self.emit(

@@ -523,10 +523,16 @@ impl<S: Store> Store for YieldingStore<S> {
         fatigue: &mfa::store::PushFatigue,
     ) -> Result<Option<mfa::store::PushAnswered>, StoreError> {
         tokio::task::yield_now().await;
-        self.0.answer_push(user, challenge, state, now, rule, fatigue).await
+        self.0
+            .answer_push(user, challenge, state, now, rule, fatigue)
+            .await
     }
 
-    async fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> Result<bool, StoreError> {
+    async fn remember_push_nonce(
+        &self,
+        key: &mfa_push::ReplayKey,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
         tokio::task::yield_now().await;
         self.0.remember_push_nonce(key, now).await
     }
