@@ -19,7 +19,7 @@ use mfa_otp::Totp;
 use mfa_sqlx::SqliteStore;
 use serde_json::json;
 
-use crate::app::{AppState, Delivery, router};
+use crate::app::{AppState, Delivery, Push, router};
 
 /// The chromedriver to run: `CHROMEDRIVER`, else Debian's.
 fn chromedriver_path() -> String {
@@ -139,20 +139,26 @@ struct Site {
 impl Site {
     async fn start(tag: &str) -> Site {
         let clock = Arc::new(SteppedClock::default());
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let store = SqliteStore::in_memory().await.unwrap();
+        // Push approvals as the service runs them in development mode: a new key, devices at its own address.
+        let push = Push {
+            key: mfa_push::ServiceKey::generate().unwrap(),
+            base_url: format!("{base}/mfa/push"),
+        };
         let state = AppState::with_store(
             store,
             KeyRing::generate(KeyId(1)).unwrap(),
             TagSecret::generate().unwrap(),
             Delivery::Outbox,
+            Some(push),
             Arc::clone(&clock) as Arc<dyn Clock>,
         )
         .await
         .unwrap();
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Site {
