@@ -73,15 +73,6 @@ async fn device_headers(mut response: Response) -> Response {
     response
 }
 
-/// A device-facing answer: the protocol's error body with its status, or the facade's JSON.
-struct DeviceAnswer(Response);
-
-impl IntoResponse for DeviceAnswer {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
 /// The protocol's error `code` at `now`; `retry_after` seconds for `rate_limited`.
 fn refusal(code: ErrorCode, now: UnixTime, retry_after: Option<u64>) -> Response {
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -144,7 +135,7 @@ async fn device_body(request: Request, now: UnixTime) -> Result<Vec<u8>, Respons
 }
 
 /// Reads the body, hands it to the facade's call, and answers the protocol's way.
-async fn handle<S, P, F, Fut>(mfa: Arc<Mfa<S, P>>, request: Request, call: F) -> DeviceAnswer
+async fn handle<S, P, F, Fut>(mfa: Arc<Mfa<S, P>>, request: Request, call: F) -> Response
 where
     S: Store,
     P: PhoneDelivery,
@@ -154,21 +145,18 @@ where
     let now = mfa.clock().now();
     let body = match device_body(request, now).await {
         Ok(body) => body,
-        Err(refused) => return DeviceAnswer(refused),
+        Err(refused) => return refused,
     };
     let answer = call(Arc::clone(&mfa), body).await;
     // The facade's own clock after the call, so `server_time` is the time the answer was made.
     let now = mfa.clock().now();
-    DeviceAnswer(match answer {
+    match answer {
         Ok(json) => (StatusCode::OK, json).into_response(),
         Err(error) => device_error(&error, now),
-    })
+    }
 }
 
-async fn enroll<S: Store, P: PhoneDelivery>(
-    State(mfa): State<Arc<Mfa<S, P>>>,
-    request: Request,
-) -> DeviceAnswer {
+async fn enroll<S: Store, P: PhoneDelivery>(State(mfa): State<Arc<Mfa<S, P>>>, request: Request) -> Response {
     handle(mfa, request, |mfa, body| async move {
         mfa.push_device_enroll(&body).await
     })
@@ -178,19 +166,51 @@ async fn enroll<S: Store, P: PhoneDelivery>(
 async fn pending<S: Store, P: PhoneDelivery>(
     State(mfa): State<Arc<Mfa<S, P>>>,
     request: Request,
-) -> DeviceAnswer {
+) -> Response {
     handle(mfa, request, |mfa, body| async move {
         mfa.push_device_pending(&body).await
     })
     .await
 }
 
-async fn answer<S: Store, P: PhoneDelivery>(
-    State(mfa): State<Arc<Mfa<S, P>>>,
-    request: Request,
-) -> DeviceAnswer {
+async fn answer<S: Store, P: PhoneDelivery>(State(mfa): State<Arc<Mfa<S, P>>>, request: Request) -> Response {
     handle(mfa, request, |mfa, body| async move {
         mfa.push_device_answer(&body).await
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn retry_after(response: &Response) -> Option<&str> {
+        response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn rate_limited_answers_say_when_to_retry_and_other_errors_do_not() {
+        let now = UnixTime::from_millis(1_700_000_000_000);
+        let locked = mfa::Error::Locked {
+            until: UnixTime::from_millis(1_700_000_029_500),
+        };
+        let response = device_error(&locked, now);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after(&response), Some("30"));
+        let response = device_error(&mfa::Error::PushesStopped, now);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after(&response), Some("1"));
+        let response = device_error(&mfa::Error::Push(mfa_push::Error::ReplayCacheFull), now);
+        assert_eq!(retry_after(&response), Some("1"));
+        let response = device_error(&mfa::Error::Push(mfa_push::Error::Replayed), now);
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(retry_after(&response), None);
+        let response = device_error(&mfa::Error::RandomUnavailable, now);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }
