@@ -454,7 +454,7 @@ async fn sign_out(State(app): State<AppState>, session: Session) -> Response {
 }
 
 /// A name for a remembered device, from the browser's `User-Agent`.
-fn device_name(headers: &HeaderMap) -> &'static str {
+pub(crate) fn device_name(headers: &HeaderMap) -> &'static str {
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

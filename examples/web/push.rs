@@ -8,16 +8,16 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mfa::{MethodId, PushOrigin, PushStatus};
-use mfa_axum::ErrorResponse;
+use mfa_axum::{DeviceCookie, ErrorResponse};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::app::{AppState, PageForm, Pending, Registrant, User, error_message, error_page, sensitive_error};
-use crate::auth::NEXT_KEY;
+use crate::auth::{NEXT_KEY, device_name};
 use crate::pages::{PushRegisterPage, PushWaitPage, render};
 
 /// The push a page waits for (this example's own key): its number, shown again when the page
@@ -28,6 +28,8 @@ const PUSH_PAGE_KEY: &str = "web.push";
 struct PushPage {
     method: MethodId,
     number: String,
+    /// "Don't ask again for N days" was ticked: remember the device once approved.
+    remember: bool,
     /// `None` while waiting; then `denied`, `wrong_number`, `expired` or an error's sentence.
     ended: Option<Ended>,
 }
@@ -76,6 +78,9 @@ pub(crate) fn routes() -> Router<AppState> {
 struct Poll {
     status: &'static str,
     next: Option<String>,
+    /// The remembered-device cookie, set with the answer that completes an approved sign-in.
+    #[serde(skip)]
+    cookie: Option<DeviceCookie>,
 }
 
 impl Poll {
@@ -83,6 +88,7 @@ impl Poll {
         Poll {
             status: "waiting",
             next: None,
+            cookie: None,
         }
     }
 
@@ -90,18 +96,20 @@ impl Poll {
         Poll {
             status,
             next: Some(next),
+            cookie: None,
         }
     }
 
     /// The script's answer.
-    fn json(self) -> Response {
-        Json(self).into_response()
+    fn json(mut self) -> Response {
+        let cookie = self.cookie.take();
+        (cookie, Json(self)).into_response()
     }
 
     /// The "Check" button's answer: the next page, or the waiting page again.
     fn redirect(self, waiting: &str) -> Response {
         let to = self.next.as_deref().unwrap_or(waiting);
-        Redirect::to(to).into_response()
+        (self.cookie, Redirect::to(to)).into_response()
     }
 }
 
@@ -203,17 +211,21 @@ async fn register_expired(who: Registrant) -> Response {
 #[derive(Deserialize)]
 struct SendForm {
     method: MethodId,
+    /// "Don't ask again for N days" (sign-in only).
+    #[serde(default)]
+    remember: Option<String>,
 }
 
 /// Sends a push to `method` and shows its number. The app shows the issuer as the application; a
 /// host that knows the client's address and location would fill in the rest of the origin.
-async fn send(app: &AppState, session: &Session, base: &str, method: MethodId) -> Response {
+async fn send(app: &AppState, session: &Session, base: &str, method: MethodId, remember: bool) -> Response {
     let origin = PushOrigin::default();
     match app.web.send_push(&app.mfa, session, Some(method), &origin).await {
         Ok(sent) => {
             let page = PushPage {
                 method,
                 number: sent.number.to_string(),
+                remember,
                 ended: None,
             };
             match session.insert(PUSH_PAGE_KEY, page).await {
@@ -231,7 +243,8 @@ async fn sign_in_send(
     _pending: Pending,
     PageForm(form): PageForm<SendForm>,
 ) -> Response {
-    send(&app, &session, "/sign-in", form.method).await
+    let remember = form.remember.is_some();
+    send(&app, &session, "/sign-in", form.method, remember).await
 }
 
 async fn step_up_send(
@@ -240,7 +253,7 @@ async fn step_up_send(
     _user: User,
     PageForm(form): PageForm<SendForm>,
 ) -> Response {
-    send(&app, &session, "/step-up", form.method).await
+    send(&app, &session, "/step-up", form.method, false).await
 }
 
 /// The waiting page (the number, big), or how the push ended.
@@ -269,20 +282,36 @@ async fn step_up_wait(session: Session, user: User) -> Response {
 
 /// Polls the session's push: approved completes the sign-in (or the step-up) as a verified code
 /// does; an ended push is kept for the waiting page to say how it ended.
-async fn poll(app: &AppState, session: &Session, base: &str) -> Result<Poll, Response> {
+async fn poll(app: &AppState, session: &Session, headers: &HeaderMap, base: &str) -> Result<Poll, Response> {
     let waiting = format!("{base}/push/wait");
     let ended = match app.web.push_status(&app.mfa, session).await {
         Ok(PushStatus::Waiting { .. }) => return Ok(Poll::waiting()),
-        Ok(PushStatus::Approved(_)) => {
+        Ok(PushStatus::Approved(proof)) => {
             let removed = async {
-                session.remove::<PushPage>(PUSH_PAGE_KEY).await?;
-                session.remove::<String>(NEXT_KEY).await
+                let page = session.remove::<PushPage>(PUSH_PAGE_KEY).await?;
+                session.remove::<String>(NEXT_KEY).await?;
+                Ok::<_, tower_sessions::session::Error>(page)
             };
-            if let Err(error) = removed.await {
-                return Err(error_page(&error.into()));
-            }
+            let page = match removed.await {
+                Ok(page) => page,
+                Err(error) => return Err(error_page(&error.into())),
+            };
+            // "Don't ask again": remembered with the proof in hand, as after a verified code.
+            let cookie = match page.is_some_and(|p| p.remember) {
+                true => match app
+                    .web
+                    .remember_device(&app.mfa, &proof, device_name(headers))
+                    .await
+                {
+                    Ok(cookie) => Some(cookie),
+                    Err(error) => return Err(error_page(&error)),
+                },
+                false => None,
+            };
             let next = if base == "/step-up" { "/security-info" } else { "/" };
-            return Ok(Poll::go("approved", next.to_owned()));
+            let mut poll = Poll::go("approved", next.to_owned());
+            poll.cookie = cookie;
+            return Ok(poll);
         }
         Ok(PushStatus::Denied) => Ended::Denied,
         Ok(PushStatus::WrongNumber) => Ended::WrongNumber,
@@ -316,32 +345,42 @@ async fn poll(app: &AppState, session: &Session, base: &str) -> Result<Poll, Res
     Ok(Poll::go(status, waiting))
 }
 
-async fn status(app: &AppState, session: &Session, base: &str) -> Response {
-    match poll(app, session, base).await {
+async fn status(app: &AppState, session: &Session, headers: &HeaderMap, base: &str) -> Response {
+    match poll(app, session, headers, base).await {
         Ok(poll) => poll.json(),
         Err(page) => page,
     }
 }
 
-async fn check(app: &AppState, session: &Session, base: &str) -> Response {
-    match poll(app, session, base).await {
+async fn check(app: &AppState, session: &Session, headers: &HeaderMap, base: &str) -> Response {
+    match poll(app, session, headers, base).await {
         Ok(poll) => poll.redirect(&format!("{base}/push/wait")),
         Err(page) => page,
     }
 }
 
-async fn sign_in_status(State(app): State<AppState>, session: Session) -> Response {
-    status(&app, &session, "/sign-in").await
+async fn sign_in_status(State(app): State<AppState>, session: Session, headers: HeaderMap) -> Response {
+    status(&app, &session, &headers, "/sign-in").await
 }
 
-async fn step_up_status(State(app): State<AppState>, session: Session) -> Response {
-    status(&app, &session, "/step-up").await
+async fn step_up_status(State(app): State<AppState>, session: Session, headers: HeaderMap) -> Response {
+    status(&app, &session, &headers, "/step-up").await
 }
 
-async fn sign_in_check(State(app): State<AppState>, session: Session, _pending: Pending) -> Response {
-    check(&app, &session, "/sign-in").await
+async fn sign_in_check(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    _pending: Pending,
+) -> Response {
+    check(&app, &session, &headers, "/sign-in").await
 }
 
-async fn step_up_check(State(app): State<AppState>, session: Session, _user: User) -> Response {
-    check(&app, &session, "/step-up").await
+async fn step_up_check(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    _user: User,
+) -> Response {
+    check(&app, &session, &headers, "/step-up").await
 }

@@ -917,4 +917,40 @@ async fn push_approvals_work_without_javascript() {
     let approved = browser.post("/sign-in/push/check", &check).await;
     assert_eq!(approved.location.as_deref(), Some("/"), "{}", approved.body);
     assert!(browser.get("/").await.body.contains("Welcome, alice"));
+    assert!(
+        !browser.jar.contains_key("mfa_device"),
+        "not remembered unless asked"
+    );
+    sign_out(&mut browser).await;
+
+    // "Don't ask again": approved, then the next sign-in is spared.
+    let (_, token) = password(&mut browser, "alice").await;
+    let prompt = browser.get("/sign-in/verify").await;
+    assert!(
+        prompt.body.contains("Don't ask again for 90 days"),
+        "{}",
+        prompt.body
+    );
+    let send = [
+        ("csrf_token", token.as_str()),
+        ("method", method.as_str()),
+        ("remember", "true"),
+    ];
+    browser.post("/sign-in/push", &send).await;
+    let number: mfa_push::TypedNumber = by_id(&browser.get("/sign-in/push/wait").await.body, "push-number")
+        .parse()
+        .unwrap();
+    soft.answer(&mut browser, mfa_push::Decision::Approve(number))
+        .await;
+    let check = [("csrf_token", token.as_str())];
+    let approved = browser.post("/sign-in/push/check", &check).await;
+    assert_eq!(approved.location.as_deref(), Some("/"), "{}", approved.body);
+    assert!(browser.jar.contains_key("mfa_device"), "the device cookie is set");
+    sign_out(&mut browser).await;
+    let (page, _) = password(&mut browser, "alice").await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/"),
+        "the remembered device spares the prompt"
+    );
 }
