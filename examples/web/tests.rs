@@ -953,4 +953,49 @@ async fn push_approvals_work_without_javascript() {
         Some("/"),
         "the remembered device spares the prompt"
     );
+
+    // A sensitive change after the spared sign-in: a fresh verification, by push too.
+    let token = field(&browser.get("/").await.body, "csrf_token");
+    let codes = browser
+        .post("/security-info/recovery-codes", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(
+        codes.location.as_deref(),
+        Some("/step-up/verify"),
+        "{}",
+        codes.body
+    );
+    let prompt = browser.get("/step-up/verify").await;
+    assert!(prompt.body.contains("Send request"), "{}", prompt.body);
+    let send = [("csrf_token", token.as_str()), ("method", method.as_str())];
+    let sent = browser.post("/step-up/push", &send).await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/step-up/push/wait"),
+        "{}",
+        sent.body
+    );
+    let wait = browser.get("/step-up/push/wait").await;
+    assert!(
+        wait.body
+            .contains("Enter this number in your authenticator app to verify"),
+        "{}",
+        wait.body
+    );
+    let number: mfa_push::TypedNumber = by_id(&wait.body, "push-number").parse().unwrap();
+    soft.answer(&mut browser, mfa_push::Decision::Approve(number))
+        .await;
+    let check = [("csrf_token", token.as_str())];
+    let approved = browser.post("/step-up/push/check", &check).await;
+    assert_eq!(
+        approved.location.as_deref(),
+        Some("/security-info"),
+        "{}",
+        approved.body
+    );
+    let codes = browser
+        .post("/security-info/recovery-codes", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    assert!(codes.body.contains("Your recovery codes"));
 }
