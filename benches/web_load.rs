@@ -63,6 +63,9 @@ mod pages;
 #[path = "../examples/web/password.rs"]
 mod password;
 #[allow(dead_code)]
+#[path = "../examples/web/push.rs"]
+mod push;
+#[allow(dead_code)]
 #[path = "../examples/web/security_info.rs"]
 mod security_info;
 
@@ -130,6 +133,7 @@ async fn start() -> Site {
         KeyRing::generate(KeyId(1)).expect("keys"),
         TagSecret::generate().expect("tag secret"),
         Delivery::Nowhere,
+        None,
         Arc::new(SystemClock),
     )
     .await

@@ -22,7 +22,7 @@ use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 use crate::accounts::{Account, Accounts, DEMO};
 use crate::pages::{ErrorPage, render};
-use crate::{admin, auth, mail, outbox, password, security_info};
+use crate::{admin, auth, mail, outbox, password, push, security_info};
 
 /// The facade on the embedded SQLite file, with the delivery chosen at start-up ([`Delivery`]).
 pub(crate) type Service = Mfa<SqliteStore, BoxedPhoneDelivery>;
@@ -51,6 +51,14 @@ impl PhoneDelivery for NoProvider {
     }
 }
 
+/// Push approvals: the service's signing key and the base URL of the device endpoints, which the
+/// router mounts at `/mfa/push` (so the URL ends with that path).
+#[derive(Debug)]
+pub(crate) struct Push {
+    pub(crate) key: mfa_push::ServiceKey,
+    pub(crate) base_url: String,
+}
+
 /// The router's state.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -59,6 +67,14 @@ pub(crate) struct AppState {
     pub(crate) accounts: Arc<Accounts>,
     /// Development: the texts and calls "sent", for the outbox page (mounted only then).
     pub(crate) outbox: Option<RecordingPhoneDelivery>,
+    /// Push approvals are set up (the pages offer them).
+    pub(crate) push: bool,
+}
+
+impl FromRef<AppState> for Arc<Service> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.mfa)
+    }
 }
 
 impl FromRef<AppState> for MfaWeb {
@@ -74,18 +90,21 @@ impl AppState {
         keys: KeyRing,
         tags: TagSecret,
         delivery: Delivery,
+        push: Option<Push>,
     ) -> Result<Self, String> {
         let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| e.to_string())?;
-        Self::with_store(store, keys, tags, delivery, Arc::new(SystemClock)).await
+        Self::with_store(store, keys, tags, delivery, push, Arc::new(SystemClock)).await
     }
 
-    /// The service on `store` reading time from `clock`, with the demo accounts' MFA states set.
+    /// The service on `store` reading time from `clock`, with the demo accounts' MFA states set, and
+    /// push approvals when `push` says how.
     pub(crate) async fn with_store(
         store: SqliteStore,
         keys: KeyRing,
         tags: TagSecret,
         delivery: Delivery,
+        push: Option<Push>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let config = Config {
@@ -100,11 +119,16 @@ impl AppState {
             Delivery::Provider(provider) => (provider, None),
             Delivery::Nowhere => (BoxedPhoneDelivery::new(NoProvider), None),
         };
-        let mfa = Arc::new(
-            Mfa::new(config, keys, tags, store, delivery)
-                .map_err(|e| e.to_string())?
-                .with_clock(clock),
-        );
+        let mut mfa = Mfa::new(config, keys, tags, store, delivery)
+            .map_err(|e| e.to_string())?
+            .with_clock(clock);
+        let push_on = push.is_some();
+        if let Some(push) = push {
+            mfa = mfa
+                .with_push(push.key, &push.base_url)
+                .map_err(|e| format!("push approvals: {e}"))?;
+        }
+        let mfa = Arc::new(mfa);
         // Plain HTTP on 127.0.0.1: cookies without `Secure`. Behind TLS, use `WebConfig::default()`.
         let web = MfaWeb::new(Arc::clone(&mfa), WebConfig::localhost_http());
         let state = AppState {
@@ -112,6 +136,7 @@ impl AppState {
             web,
             accounts: Arc::new(Accounts::default()),
             outbox,
+            push: push_on,
         };
         for (username, password, admin, initial_state) in DEMO {
             state
@@ -167,7 +192,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(auth::home))
         .route("/static/style.css", get(style))
+        .route("/static/push.js", get(push_script))
         .merge(auth::routes())
+        .merge(push::routes())
         .merge(security_info::routes())
         .merge(password::routes())
         .merge(admin::routes())
@@ -180,6 +207,12 @@ pub(crate) fn router(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn(csrf_page))
         .layer(sessions)
+        // The push protocol's device endpoints: devices sign their requests, so no session and no
+        // CSRF token (outside both layers).
+        .nest(
+            "/mfa/push",
+            mfa_axum::push_device_routes::<AppState, SqliteStore, BoxedPhoneDelivery>(),
+        )
         .with_state(state)
 }
 
@@ -206,6 +239,13 @@ async fn style() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("static/style.css"),
+    )
+}
+
+async fn push_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/push.js"),
     )
 }
 

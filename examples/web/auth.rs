@@ -18,7 +18,7 @@ use crate::pages::{
 };
 
 /// What the policy asked of the pending sign-in: "register" or "verify" (this example's own key).
-const NEXT_KEY: &str = "web.next";
+pub(crate) const NEXT_KEY: &str = "web.next";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -141,6 +141,7 @@ async fn next(State(app): State<AppState>, session: Session, pending: Pending) -
         Ok(Some(next)) if next == "register" => render(&MoreInfoPage {
             csrf: pending.csrf.as_str().to_owned(),
             username: app.username(&pending.user),
+            push: app.push,
         }),
         Ok(_) => Redirect::to("/sign-in/verify").into_response(),
         Err(error) => error_page(&error.into()),
@@ -453,7 +454,7 @@ async fn sign_out(State(app): State<AppState>, session: Session) -> Response {
 }
 
 /// A name for a remembered device, from the browser's `User-Agent`.
-fn device_name(headers: &HeaderMap) -> &'static str {
+pub(crate) fn device_name(headers: &HeaderMap) -> &'static str {
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

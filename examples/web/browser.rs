@@ -16,10 +16,14 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use mfa::{Clock, KeyId, KeyRing, MfaState, SystemClock, TagSecret, UnixTime};
 use mfa_otp::Totp;
+use mfa_push::{
+    Algorithm, AnswerRequest, AnswerResult, Decision, DeviceId, DeviceKey, Endpoint, EnrollmentAnswer,
+    EnrollmentOffer, EnrollmentReceipt, FetchRequest, PendingChallenges, TypedNumber, WakeChannel,
+};
 use mfa_sqlx::SqliteStore;
 use serde_json::json;
 
-use crate::app::{AppState, Delivery, router};
+use crate::app::{AppState, Delivery, Push, router};
 
 /// The chromedriver to run: `CHROMEDRIVER`, else Debian's.
 fn chromedriver_path() -> String {
@@ -139,20 +143,26 @@ struct Site {
 impl Site {
     async fn start(tag: &str) -> Site {
         let clock = Arc::new(SteppedClock::default());
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let store = SqliteStore::in_memory().await.unwrap();
+        // Push approvals as the service runs them in development mode: a new key, devices at its own address.
+        let push = Push {
+            key: mfa_push::ServiceKey::generate().unwrap(),
+            base_url: format!("{base}/mfa/push"),
+        };
         let state = AppState::with_store(
             store,
             KeyRing::generate(KeyId(1)).unwrap(),
             TagSecret::generate().unwrap(),
             Delivery::Outbox,
+            Some(push),
             Arc::clone(&clock) as Arc<dyn Clock>,
         )
         .await
         .unwrap();
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Site {
@@ -337,6 +347,41 @@ impl Browser {
 
     async fn body(&self) -> String {
         self.text("body").await
+    }
+
+    /// Waits (up to 15 s) until the page, which goes on by itself, has a heading that starts with
+    /// `start`.
+    async fn wait_for_heading(&self, start: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let heading = self.client.find(Locator::Css("h1")).await;
+            if let Ok(heading) = heading
+                && heading.text().await.is_ok_and(|t| t.starts_with(start))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no heading {start:?} within 15 s on {}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 15 s) until the page says `text`.
+    async fn wait_for_text(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let body = self.client.find(Locator::Css("body")).await;
+            if let Ok(body) = body
+                && body.text().await.is_ok_and(|t| t.contains(text))
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{text:?} not shown within 15 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn close(self) {
@@ -750,4 +795,148 @@ async fn csrf_and_sign_out_everywhere() {
     assert_eq!(phone.path().await, "/sign-in");
     laptop.close().await;
     phone.close().await;
+}
+
+/// A software authenticator speaking the push protocol (mfa-push's device side) over HTTP to the
+/// running service's `/mfa/push` endpoints, as a phone app would; its clock is the service's.
+struct PushApp {
+    http: reqwest::Client,
+    key: DeviceKey,
+    offer: EnrollmentOffer,
+    id: DeviceId,
+}
+
+impl PushApp {
+    async fn post(http: &reqwest::Client, url: String, body: String) -> (u16, String) {
+        let response = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Scans the enrollment link, makes a key and enrolls; checks the service's receipt.
+    async fn enroll(uri: &str) -> PushApp {
+        // mfa-delivery turns on reqwest's `rustls-no-provider`: a client needs a process-wide provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let offer = EnrollmentOffer::parse(uri).unwrap();
+        let key = DeviceKey::generate(Algorithm::EcdsaP256).unwrap();
+        let answer = EnrollmentAnswer::sign(&offer, &key, "Test phone", WakeChannel::poll()).unwrap();
+        let url = Endpoint::Enroll.url(offer.base_url());
+        let (status, body) = Self::post(&http, url, answer.to_json().to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        let receipt = EnrollmentReceipt::from_json(body.as_bytes()).unwrap();
+        let id = receipt.verify(&offer, &key.public_key()).unwrap().clone();
+        PushApp { http, key, offer, id }
+    }
+
+    /// The pending requests, each checked with the pinned service key before it is shown.
+    async fn pending(&self, site: &Site) -> Vec<mfa_push::Challenge> {
+        let body = FetchRequest::sign(&self.key, &self.id, site.now())
+            .unwrap()
+            .to_json();
+        let url = Endpoint::Pending.url(self.offer.base_url());
+        let (status, body) = Self::post(&self.http, url, body).await;
+        assert_eq!(status, 200, "{body}");
+        let pending = PendingChallenges::from_json(body.as_bytes()).unwrap();
+        pending
+            .challenges()
+            .iter()
+            .map(|c| {
+                c.verify(self.offer.service_key(), &self.id, site.now())
+                    .unwrap()
+                    .clone()
+            })
+            .collect()
+    }
+
+    /// The person reads the request, types `number` and approves.
+    async fn approve(&self, site: &Site, number: &str) -> AnswerResult {
+        let pending = self.pending(site).await;
+        assert_eq!(pending.len(), 1, "one request waits");
+        assert_eq!(pending[0].requester().application, "mfa-kit demo");
+        let typed: TypedNumber = number.parse().unwrap();
+        let body = AnswerRequest::sign(
+            &self.key,
+            &self.id,
+            pending[0].id(),
+            Decision::Approve(typed),
+            site.now(),
+        )
+        .unwrap()
+        .to_json();
+        let url = Endpoint::Answer.url(self.offer.base_url());
+        let (status, body) = Self::post(&self.http, url, body).await;
+        assert_eq!(status, 200, "{body}");
+        AnswerResult::from_json(body.as_bytes()).unwrap()
+    }
+}
+
+/// Scenario 8: "Approve a request on my authenticator app". Registration during sign-in by the
+/// enrollment link on the page (the page goes on by itself once the app has enrolled); then sign-in by
+/// push: the page shows a number, the app approves with it, the page goes on to the home page. A wrong
+/// number is refused, and another request then signs in.
+#[tokio::test]
+async fn push_approval_registration_and_sign_in_with_the_number() {
+    let site = Site::start("push").await;
+    let (user, password) = site.user("frank", false, MfaState::Enforced).await;
+    let browser = site.browser().await;
+
+    // Registration, asked for at sign-in.
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "More information required");
+    browser.press("approve requests on my authenticator app").await;
+    assert_eq!(
+        browser.heading().await,
+        "Set up approvals on your authenticator app"
+    );
+    browser.css(".qr img").await;
+    browser.screenshot("register-push").await;
+    let uri: String = browser.text("#enroll-uri").await.split_whitespace().collect();
+    assert!(uri.starts_with("mfa-push://enroll?"), "{uri}");
+    let app = PushApp::enroll(&uri).await;
+    browser.wait_for_heading("Welcome").await;
+
+    // Sign-in by push: the number on the page, typed in the app.
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    assert_eq!(
+        browser.heading().await,
+        "Approve sign-in request",
+        "{}",
+        browser.body().await
+    );
+    browser.press("Send request").await;
+    assert_eq!(browser.heading().await, "Approve sign-in request");
+    let number = browser.text("#push-number").await;
+    assert!(
+        browser
+            .body()
+            .await
+            .contains("Enter this number in your authenticator app to sign in:")
+    );
+    browser.screenshot("push-number").await;
+    assert_eq!(app.approve(&site, &number).await, AnswerResult::Approved);
+    browser.wait_for_heading("Welcome").await;
+
+    // A wrong number: refused, on the page too; another request then signs in.
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    browser.press("Send request").await;
+    let number = browser.text("#push-number").await;
+    let wrong = if number == "10" { "11" } else { "10" };
+    assert_eq!(app.approve(&site, wrong).await, AnswerResult::WrongNumber);
+    browser.wait_for_text("didn't match").await;
+    browser.screenshot("push-wrong-number").await;
+    assert!(browser.body().await.contains("Use another method"));
+    browser.press("Send another request").await;
+    let number = browser.text("#push-number").await;
+    assert_eq!(app.approve(&site, &number).await, AnswerResult::Approved);
+    browser.wait_for_heading("Welcome").await;
+    browser.close().await;
 }

@@ -10,7 +10,9 @@
 //! Without `MFA_KEYS` and `MFA_TAG_SECRET` it generates keys at start and runs in development mode:
 //! a fresh database in a temporary directory, texts and calls recorded for the `/dev/outbox` page.
 //! The variables of `mfa-delivery` (`MFA_DELIVERY_PROVIDER`, `TWILIO_*`, `VONAGE_*`, `MFA_WEBHOOK_*`)
-//! send them through a real provider instead.
+//! send them through a real provider instead. Push approvals ("Approve a request on my authenticator
+//! app") use a service key generated at start in development mode, else `MFA_PUSH_KEY`; the devices
+//! talk to `/mfa/push` on this service (`MFA_PUSH_BASE_URL` to say another public address).
 //! The demo accounts it prints are the host's own concern (see `accounts.rs`), not the library's.
 
 mod accounts;
@@ -23,6 +25,7 @@ mod mail;
 mod outbox;
 mod pages;
 mod password;
+mod push;
 mod security_info;
 #[cfg(test)]
 mod tests;
@@ -65,7 +68,8 @@ fn options() -> Result<Options, String> {
                 return Err("usage: web [--port PORT] [--data-dir DIR]\n\
                      PORT (default 8080) may also come from the PORT variable; without --data-dir the \
                      database goes to a new temporary directory.\n\
-                     MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off; the \
+                     MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off; \
+                     MFA_PUSH_KEY (a 32-byte seed, base64url) and MFA_PUSH_BASE_URL set up push approvals; the \
                      variables of mfa-delivery (MFA_DELIVERY_PROVIDER, TWILIO_*, VONAGE_*, MFA_WEBHOOK_*) \
                      choose a phone provider."
                     .to_owned());
@@ -144,9 +148,14 @@ async fn serve(options: Options) -> Result<(), String> {
             "nowhere: no provider is configured, phone codes fail",
         ),
     };
-    let state = app::AppState::open(&database, keys, tags, delivery).await?;
-
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+    let push = push_setup(dev, address)?;
+    let push_by = match &push {
+        Some(push) => format!("on, devices at {}", push.base_url),
+        None => "off (set MFA_PUSH_KEY to turn them on)".to_owned(),
+    };
+    let state = app::AppState::open(&database, keys, tags, delivery, push).await?;
+
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
@@ -156,6 +165,7 @@ async fn serve(options: Options) -> Result<(), String> {
         println!("DEVELOPMENT MODE: keys generated at start");
     }
     println!("texts and calls: {sent_by}");
+    println!("push approvals: {push_by}");
     if state.outbox.is_some() {
         println!("outbox: http://{address}/dev/outbox");
     }
@@ -170,6 +180,29 @@ async fn serve(options: Options) -> Result<(), String> {
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// Push approvals: the service key from `MFA_PUSH_KEY` (its 32-byte seed, base64url without padding), or
+/// in development mode a new one; the device endpoints at `MFA_PUSH_BASE_URL`, by default this
+/// service's own address with `/mfa/push`. Outside development mode without `MFA_PUSH_KEY`: off.
+fn push_setup(dev: bool, address: SocketAddr) -> Result<Option<app::Push>, String> {
+    use base64::Engine;
+    let key = match std::env::var("MFA_PUSH_KEY") {
+        Ok(text) => {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim())
+                .map_err(|_| "MFA_PUSH_KEY is not base64url without padding".to_owned())?;
+            let seed: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| "MFA_PUSH_KEY is not 32 bytes".to_owned())?;
+            mfa_push::ServiceKey::from_seed(&seed)
+        }
+        Err(_) if dev => mfa_push::ServiceKey::generate().map_err(|e| e.to_string())?,
+        Err(_) => return Ok(None),
+    };
+    let base_url =
+        std::env::var("MFA_PUSH_BASE_URL").unwrap_or_else(|_| format!("http://{address}/mfa/push"));
+    Ok(Some(app::Push { key, base_url }))
 }
 
 /// Ctrl-C, or SIGTERM on Unix, stops the service (and removes the temporary database). A signal

@@ -24,6 +24,8 @@ pub(crate) struct MethodView {
     /// "Authenticator app", "Phone", "Office phone", "Alternate phone".
     pub(crate) kind: &'static str,
     pub(crate) is_app: bool,
+    /// A push app: "Approve a request on my authenticator app".
+    pub(crate) is_push: bool,
     /// Texts can go to it (a mobile phone).
     pub(crate) sms: bool,
     pub(crate) number: String,
@@ -34,6 +36,7 @@ impl From<&MethodSummary> for MethodView {
     fn from(m: &MethodSummary) -> Self {
         let (kind, sms) = match m.kind {
             MethodKind::AuthenticatorApp => ("Authenticator app", false),
+            MethodKind::PushApp => ("Authenticator app (push)", false),
             MethodKind::Phone(PhoneKind::Mobile) => ("Phone", true),
             MethodKind::Phone(PhoneKind::Office) => ("Office phone", false),
             MethodKind::Phone(_) => ("Alternate phone", false),
@@ -43,6 +46,7 @@ impl From<&MethodSummary> for MethodView {
             name: m.name.clone(),
             kind,
             is_app: m.kind == MethodKind::AuthenticatorApp,
+            is_push: m.kind == MethodKind::PushApp,
             sms,
             number: m.masked_number.clone().unwrap_or_default(),
             is_default: m.is_default,
@@ -87,6 +91,8 @@ pub(crate) struct PasswordPage {
 pub(crate) struct MoreInfoPage {
     pub(crate) csrf: String,
     pub(crate) username: String,
+    /// Push approvals are set up: offer them.
+    pub(crate) push: bool,
 }
 
 /// The code prompt, for a sign-in (`base` `/sign-in`) or a step-up (`/step-up`).
@@ -128,6 +134,32 @@ pub(crate) struct RegisterAppPage {
     pub(crate) secret: String,
     pub(crate) method: String,
     pub(crate) during_sign_in: bool,
+}
+
+/// A push app's registration: its QR code and link, then the wait until the app has enrolled (or,
+/// without `qr_data_url`, the answer of the "Check" button: not yet, or `expired`).
+#[derive(Template)]
+#[template(path = "register_push.html")]
+pub(crate) struct PushRegisterPage {
+    pub(crate) csrf: String,
+    /// The QR code as a PNG `data:` URL.
+    pub(crate) qr_data_url: Option<String>,
+    /// The `mfa-push://enroll?...` link, to copy into an app on this device.
+    pub(crate) uri: String,
+    pub(crate) during_sign_in: bool,
+    pub(crate) expired: bool,
+}
+
+/// The wait for a push's approval, with the number to enter in the app; or how the push ended.
+#[derive(Template)]
+#[template(path = "push_wait.html")]
+pub(crate) struct PushWaitPage {
+    pub(crate) csrf: String,
+    pub(crate) base: &'static str,
+    pub(crate) method: String,
+    pub(crate) number: String,
+    /// Why the push ended (denied, wrong number, expired), if it did.
+    pub(crate) ended: Option<String>,
 }
 
 #[derive(Template)]
@@ -181,6 +213,8 @@ pub(crate) struct AppPasswordView {
 pub(crate) struct SecurityInfoPage {
     pub(crate) csrf: String,
     pub(crate) username: String,
+    /// Push approvals are set up: offer them.
+    pub(crate) push: bool,
     pub(crate) methods: Vec<MethodView>,
     pub(crate) app_passwords: Vec<AppPasswordView>,
     pub(crate) app_password_cap: usize,

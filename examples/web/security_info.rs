@@ -61,6 +61,7 @@ async fn page(State(app): State<AppState>, user: User) -> Response {
     render(&SecurityInfoPage {
         csrf: user.csrf.as_str().to_owned(),
         username: app.username(&user.user),
+        push: app.push,
         methods: method_views(&methods),
         app_passwords: app_passwords
             .iter()

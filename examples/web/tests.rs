@@ -130,6 +130,7 @@ async fn service(dev: bool) -> Router {
         } else {
             crate::app::Delivery::Nowhere
         },
+        None,
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await
@@ -727,6 +728,7 @@ async fn with_a_provider_configured_codes_go_to_it_and_the_outbox_is_not_mounted
         KeyRing::generate(KeyId(1)).unwrap(),
         TagSecret::generate().unwrap(),
         crate::app::Delivery::Provider(provider),
+        None,
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await
@@ -758,4 +760,242 @@ async fn with_a_provider_configured_codes_go_to_it_and_the_outbox_is_not_mounted
     ];
     let done = browser.post("/register/phone/confirm", &fields).await;
     assert_eq!(done.location.as_deref(), Some("/"), "{}", done.body);
+}
+
+/// The service with push approvals, as development mode runs it (devices at `/mfa/push`).
+async fn service_with_push() -> Router {
+    let push = crate::app::Push {
+        key: mfa_push::ServiceKey::generate().unwrap(),
+        base_url: "http://127.0.0.1/mfa/push".to_owned(),
+    };
+    let state = AppState::with_store(
+        SqliteStore::in_memory().await.unwrap(),
+        KeyRing::generate(KeyId(1)).unwrap(),
+        TagSecret::generate().unwrap(),
+        crate::app::Delivery::Outbox,
+        Some(push),
+        std::sync::Arc::new(mfa::SystemClock),
+    )
+    .await
+    .unwrap();
+    router(state)
+}
+
+/// The text of the element with this id (HTML-unescaped as far as a URI needs).
+fn by_id(body: &str, id: &str) -> String {
+    let marker = format!(r#"id="{id}""#);
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[start..];
+    let text = &rest[rest.find('>').unwrap() + 1..];
+    text[..text.find('<').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// A software authenticator on the in-process router: mfa-push's device side, the wall clock.
+struct SoftApp {
+    key: mfa_push::DeviceKey,
+    offer: mfa_push::EnrollmentOffer,
+    id: mfa_push::DeviceId,
+}
+
+fn now() -> mfa::UnixTime {
+    use mfa::Clock;
+    mfa::SystemClock.now()
+}
+
+impl SoftApp {
+    async fn call(browser: &mut Browser, endpoint: mfa_push::Endpoint, body: String) -> Page {
+        let request = Request::post(format!("/mfa/push/{}", endpoint.path()))
+            .header(header::CONTENT_TYPE, "application/json");
+        browser.send(request, Body::from(body)).await
+    }
+
+    async fn enroll(browser: &mut Browser, uri: &str) -> SoftApp {
+        let offer = mfa_push::EnrollmentOffer::parse(uri).unwrap();
+        let key = mfa_push::DeviceKey::generate(mfa_push::Algorithm::Ed25519).unwrap();
+        let answer =
+            mfa_push::EnrollmentAnswer::sign(&offer, &key, "Phone", mfa_push::WakeChannel::poll()).unwrap();
+        let page = Self::call(browser, mfa_push::Endpoint::Enroll, answer.to_json().to_string()).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let receipt = mfa_push::EnrollmentReceipt::from_json(page.body.as_bytes()).unwrap();
+        let id = receipt.verify(&offer, &key.public_key()).unwrap().clone();
+        SoftApp { key, offer, id }
+    }
+
+    async fn answer(&self, browser: &mut Browser, decision: mfa_push::Decision) -> mfa_push::AnswerResult {
+        let fetch = mfa_push::FetchRequest::sign(&self.key, &self.id, now())
+            .unwrap()
+            .to_json();
+        let page = Self::call(browser, mfa_push::Endpoint::Pending, fetch).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let pending = mfa_push::PendingChallenges::from_json(page.body.as_bytes()).unwrap();
+        let challenge = pending.challenges()[0]
+            .verify(self.offer.service_key(), &self.id, now())
+            .unwrap()
+            .clone();
+        let body = mfa_push::AnswerRequest::sign(&self.key, &self.id, challenge.id(), decision, now())
+            .unwrap()
+            .to_json();
+        let page = Self::call(browser, mfa_push::Endpoint::Answer, body).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        mfa_push::AnswerResult::from_json(page.body.as_bytes()).unwrap()
+    }
+}
+
+/// Push approvals without JavaScript: the "Check" buttons. Alice registers a push app during sign-in
+/// (not yet, then done); at the next sign-in a denied request says so and offers another, which the
+/// app approves with the page's number.
+#[tokio::test]
+async fn push_approvals_work_without_javascript() {
+    let app = service_with_push().await;
+    let mut browser = Browser::new(&app);
+    let (_, token) = password(&mut browser, "alice").await;
+    let next = browser.get("/sign-in/next").await;
+    assert!(next.body.contains(r#"href="/register/push""#), "{}", next.body);
+    let register = browser.get("/register/push").await;
+    assert_eq!(register.status, StatusCode::OK, "{}", register.body);
+    assert!(
+        register.body.contains(r#"src="data:image/png;base64,"#),
+        "the QR code is a PNG"
+    );
+    let uri = by_id(&register.body, "enroll-uri");
+    let check = [("csrf_token", token.as_str())];
+    let not_yet = browser.post("/register/push/check", &check).await;
+    assert_eq!(not_yet.status, StatusCode::OK);
+    assert!(
+        not_yet.body.contains("hasn't finished setting up yet"),
+        "{}",
+        not_yet.body
+    );
+    let soft = SoftApp::enroll(&mut browser, &uri).await;
+    let done = browser.post("/register/push/check", &check).await;
+    assert_eq!(done.location.as_deref(), Some("/"), "{}", done.body);
+    assert!(browser.get("/").await.body.contains("Welcome, alice"));
+    sign_out(&mut browser).await;
+
+    let (_, token) = password(&mut browser, "alice").await;
+    let prompt = browser.get("/sign-in/verify").await;
+    assert!(prompt.body.contains("Send request"), "{}", prompt.body);
+    let method = field(&prompt.body, "method");
+    let send = [("csrf_token", token.as_str()), ("method", method.as_str())];
+    let sent = browser.post("/sign-in/push", &send).await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/sign-in/push/wait"),
+        "{}",
+        sent.body
+    );
+    let wait = browser.get("/sign-in/push/wait").await;
+    let number = by_id(&wait.body, "push-number");
+    assert_eq!(number.len(), 2, "{number}");
+    let check = [("csrf_token", token.as_str())];
+    let waiting = browser.post("/sign-in/push/check", &check).await;
+    assert_eq!(waiting.location.as_deref(), Some("/sign-in/push/wait"));
+
+    assert_eq!(
+        soft.answer(&mut browser, mfa_push::Decision::Deny).await,
+        mfa_push::AnswerResult::Denied
+    );
+    let ended = browser.post("/sign-in/push/check", &check).await;
+    assert_eq!(ended.location.as_deref(), Some("/sign-in/push/wait"));
+    let page = browser.get("/sign-in/push/wait").await;
+    assert!(page.body.contains("denied"), "{}", page.body);
+    assert!(page.body.contains("Send another request") && page.body.contains("Use another method"));
+    assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in/next"));
+
+    let sent = browser.post("/sign-in/push", &send).await;
+    assert_eq!(sent.location.as_deref(), Some("/sign-in/push/wait"));
+    let number: mfa_push::TypedNumber = by_id(&browser.get("/sign-in/push/wait").await.body, "push-number")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        soft.answer(&mut browser, mfa_push::Decision::Approve(number))
+            .await,
+        mfa_push::AnswerResult::Approved
+    );
+    let approved = browser.post("/sign-in/push/check", &check).await;
+    assert_eq!(approved.location.as_deref(), Some("/"), "{}", approved.body);
+    assert!(browser.get("/").await.body.contains("Welcome, alice"));
+    assert!(
+        !browser.jar.contains_key("mfa_device"),
+        "not remembered unless asked"
+    );
+    sign_out(&mut browser).await;
+
+    // "Don't ask again": approved, then the next sign-in is spared.
+    let (_, token) = password(&mut browser, "alice").await;
+    let prompt = browser.get("/sign-in/verify").await;
+    assert!(
+        prompt.body.contains("Don't ask again for 90 days"),
+        "{}",
+        prompt.body
+    );
+    let send = [
+        ("csrf_token", token.as_str()),
+        ("method", method.as_str()),
+        ("remember", "true"),
+    ];
+    browser.post("/sign-in/push", &send).await;
+    let number: mfa_push::TypedNumber = by_id(&browser.get("/sign-in/push/wait").await.body, "push-number")
+        .parse()
+        .unwrap();
+    soft.answer(&mut browser, mfa_push::Decision::Approve(number))
+        .await;
+    let check = [("csrf_token", token.as_str())];
+    let approved = browser.post("/sign-in/push/check", &check).await;
+    assert_eq!(approved.location.as_deref(), Some("/"), "{}", approved.body);
+    assert!(browser.jar.contains_key("mfa_device"), "the device cookie is set");
+    sign_out(&mut browser).await;
+    let (page, _) = password(&mut browser, "alice").await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/"),
+        "the remembered device spares the prompt"
+    );
+
+    // A sensitive change after the spared sign-in: a fresh verification, by push too.
+    let token = field(&browser.get("/").await.body, "csrf_token");
+    let codes = browser
+        .post("/security-info/recovery-codes", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(
+        codes.location.as_deref(),
+        Some("/step-up/verify"),
+        "{}",
+        codes.body
+    );
+    let prompt = browser.get("/step-up/verify").await;
+    assert!(prompt.body.contains("Send request"), "{}", prompt.body);
+    let send = [("csrf_token", token.as_str()), ("method", method.as_str())];
+    let sent = browser.post("/step-up/push", &send).await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/step-up/push/wait"),
+        "{}",
+        sent.body
+    );
+    let wait = browser.get("/step-up/push/wait").await;
+    assert!(
+        wait.body
+            .contains("Enter this number in your authenticator app to verify"),
+        "{}",
+        wait.body
+    );
+    let number: mfa_push::TypedNumber = by_id(&wait.body, "push-number").parse().unwrap();
+    soft.answer(&mut browser, mfa_push::Decision::Approve(number))
+        .await;
+    let check = [("csrf_token", token.as_str())];
+    let approved = browser.post("/step-up/push/check", &check).await;
+    assert_eq!(
+        approved.location.as_deref(),
+        Some("/security-info"),
+        "{}",
+        approved.body
+    );
+    let codes = browser
+        .post("/security-info/recovery-codes", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    assert!(codes.body.contains("Your recovery codes"));
 }

@@ -14,10 +14,10 @@ use crate::MfaWeb;
 /// |---|---|
 /// | [`Error::Rejected`] | 401, one opaque message for every wrong, expired or used code |
 /// | [`Error::Locked`], [`Error::ResendLimited`], a provider's rate limit | 429 with `Retry-After` (seconds) |
-/// | [`Error::StepUpRequired`], [`Error::NotAllowed`] | 403 |
+/// | [`Error::StepUpRequired`], [`Error::NotAllowed`], [`Error::PushesStopped`] | 403 |
 /// | [`Error::NotFound`] | 404 |
 /// | [`Error::LimitReached`] | 409 |
-/// | [`Error::Unsupported`], a number the provider refused | 422 |
+/// | [`Error::Unsupported`], [`Error::PushNotConfigured`], a number the provider refused | 422 |
 /// | malformed input (user id, id, phone number, code, name, device token) | 400 |
 /// | the phone provider unavailable | 503 |
 /// | store, keys, randomness, hashing, anything else | 500 `internal error`, the detail only in the log |
@@ -81,10 +81,14 @@ impl ErrorResponse {
                 error.to_string(),
                 Some(seconds_until(*until, now)),
             ),
-            Error::StepUpRequired | Error::NotAllowed(_) => (StatusCode::FORBIDDEN, error.to_string(), None),
+            Error::StepUpRequired | Error::NotAllowed(_) | Error::PushesStopped => {
+                (StatusCode::FORBIDDEN, error.to_string(), None)
+            }
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, error.to_string(), None),
             Error::LimitReached { .. } => (StatusCode::CONFLICT, error.to_string(), None),
-            Error::Unsupported { .. } => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string(), None),
+            Error::Unsupported { .. } | Error::PushNotConfigured => {
+                (StatusCode::UNPROCESSABLE_ENTITY, error.to_string(), None)
+            }
             Error::InvalidUserId { .. }
             | Error::InvalidId
             | Error::InvalidPhoneNumber { .. }

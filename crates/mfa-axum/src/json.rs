@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use mfa::{
-    AppPasswordId, Channel, DeviceId, Enrolled, MAX_USER_ID_BYTES, MethodId, Mfa, PhoneDelivery, PhoneKind,
-    Store, UnixTime, UserId, Verified,
+    AppPasswordId, Challenge, Channel, DeviceId, Enrolled, MAX_USER_ID_BYTES, MethodId, Mfa, PhoneDelivery,
+    PhoneKind, PushOrigin, PushStatus, Store, UnixTime, UserId, Verified,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -27,11 +27,15 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedI
 ///
 /// | route | who | what |
 /// |---|---|---|
-/// | `POST /challenge` `{"method"?, "channel"?}` | a pending sign-in or a signed-in user (step-up) | [`Mfa::challenge`]: the [`Challenge`](mfa::Challenge) |
+/// | `POST /challenge` `{"method"?, "channel"?}` | a pending sign-in or a signed-in user (step-up) | [`Mfa::challenge`]: the [`Challenge`](mfa::Challenge) (a push is kept in the session for `/push/status`) |
 /// | `POST /verify` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::verify`], then [`MfaWeb::mfa_proven`] and, with `remember_as`, the device cookie: `{"verified_at", "recovery_codes_left": null}` |
 /// | `POST /recovery-codes/redeem` `{"code"}` | likewise | [`Mfa::redeem_recovery_code`], then as `/verify`: `{"verified_at", "recovery_codes_left"}` |
 /// | `POST /register/app` `{"name"?, "account"?}` | likewise; a user with methods needs a fresh proof | [`Mfa::begin_app_enrollment`]: `{"method", "uri", "secret", "qr_svg", "qr_data_url", "expires_at"}`, the secret shown once (`name` defaults to `Authenticator app`, `account`, the label the app shows, to the user id) |
 /// | `POST /register/app/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_app_enrollment`], then [`MfaWeb::enrolled`] and, with `remember_as`, the device cookie: `{"method", "verified_at"}` |
+/// | `POST /push` `{"method"?}` | a pending sign-in or a signed-in user | [`MfaWeb::send_push`] ([`Mfa::challenge_push`]): the [`PushSent`](mfa::PushSent) `{"method", "challenge", "number", "expires_at"}`; show the number |
+/// | `POST /push/status` `{"remember_as"?}` | likewise | [`MfaWeb::push_status`] on the session's push: `{"status": "waiting", "expires_at"}`, `denied`, `wrong_number`, `expired`, or `{"status": "approved", "verified_at", "recovery_codes_left": null}`, which completes the sign-in as `/verify` does (with `remember_as`, the device cookie) |
+/// | `POST /register/push` `{"name"?, "account"?}` | likewise; a user with methods needs a fresh proof | [`MfaWeb::begin_push_enrollment`]: `{"method", "uri", "qr_svg", "qr_data_url", "expires_at"}` (`name` defaults to `Authenticator app (push)`) |
+/// | `POST /register/push/status` `{"remember_as"?}` | likewise | [`MfaWeb::push_enrollment_status`]: `{"status": "waiting"}` until the app has enrolled, then `{"status": "enrolled", "method", "verified_at"}`, as `/register/app/confirm` |
 /// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`] (`kind` `mobile`, `office` or `alternate`; `number` E.164; `channel` `sms` or `voice`, by default SMS to a mobile, a call to the others): the [`CodeSent`](mfa::CodeSent) |
 /// | `POST /register/phone/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_phone_enrollment`], then as `/register/app/confirm` |
 /// | `GET /recovery-codes` | signed in | `{"left": n}` |
@@ -97,6 +101,10 @@ where
         .route("/verify", post(verify::<S, P>))
         .route("/register/app", post(begin_app::<S, P>))
         .route("/register/app/confirm", post(confirm_app::<S, P>))
+        .route("/push", post(send_push::<S, P>))
+        .route("/push/status", post(push_status::<S, P>))
+        .route("/register/push", post(begin_push::<S, P>))
+        .route("/register/push/status", post(push_enrollment_status::<S, P>))
         .route("/register/phone", post(begin_phone::<S, P>))
         .route("/register/phone/confirm", post(confirm_phone::<S, P>))
         .route("/recovery-codes/redeem", post(redeem::<S, P>))
@@ -198,7 +206,104 @@ async fn challenge<S: Store, P: PhoneDelivery>(
         .challenge(&user, request.method, request.channel)
         .await
         .map_err(|e| web.error(e))?;
+    if let Challenge::Push(sent) = &challenge {
+        web.push_sent(&session, sent).await?;
+    }
     Ok(Json(challenge))
+}
+
+#[derive(Deserialize)]
+struct PushRequest {
+    method: Option<MethodId>,
+}
+
+async fn send_push<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<PushRequest>,
+) -> Result<impl IntoResponse, ErrorResponse> {
+    let sent = web
+        .send_push(&mfa, &session, request.method, &PushOrigin::default())
+        .await?;
+    Ok(Json(sent))
+}
+
+#[derive(Deserialize)]
+struct PollRequest {
+    remember_as: Option<String>,
+}
+
+async fn push_status<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<PollRequest>,
+) -> Result<Response, ErrorResponse> {
+    match web.push_status(&mfa, &session).await? {
+        PushStatus::Approved(proof) => {
+            let cookie = remember(&mfa, &web, &proof, request.remember_as.as_deref()).await?;
+            let body = serde_json::json!({
+                "status": "approved",
+                "verified_at": proof.at(),
+                "recovery_codes_left": proof.recovery_codes_left(),
+            });
+            Ok((cookie, Json(body)).into_response())
+        }
+        status => Ok(Json(status).into_response()),
+    }
+}
+
+/// A begun push app registration: the offer's URI (a secret until the app answers) and its QR code.
+#[derive(Serialize)]
+struct PushEnrollmentAnswer<'a> {
+    method: MethodId,
+    uri: &'a str,
+    qr_svg: &'a str,
+    qr_data_url: &'a str,
+    expires_at: UnixTime,
+}
+
+async fn begin_push<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<BeginAppRequest>,
+) -> Result<Response, ErrorResponse> {
+    let who = sign_in_of(&web, &session).await?;
+    let account = account_label(request.account.as_deref(), &who.user).map_err(|e| web.error(e))?;
+    let name = request.name.as_deref().unwrap_or("Authenticator app (push)");
+    let enrollment = web.begin_push_enrollment(&mfa, &session, &account, name).await?;
+    let qr_svg = enrollment.qr().to_svg();
+    let qr_data_url = enrollment.qr().to_data_url().map_err(|e| web.error(e.into()))?;
+    let answer = PushEnrollmentAnswer {
+        method: enrollment.method(),
+        uri: enrollment.uri(),
+        qr_svg: &qr_svg,
+        qr_data_url: &qr_data_url,
+        expires_at: enrollment.expires_at(),
+    };
+    Ok(Json(answer).into_response())
+}
+
+async fn push_enrollment_status<S: Store, P: PhoneDelivery>(
+    State(mfa): State<Arc<Mfa<S, P>>>,
+    State(web): State<MfaWeb>,
+    session: Session,
+    Body(request): Body<PollRequest>,
+) -> Result<Response, ErrorResponse> {
+    match web.push_enrollment_status(&mfa, &session).await? {
+        None => Ok(Json(serde_json::json!({ "status": "waiting" })).into_response()),
+        Some(enrolled) => {
+            let cookie = remember(&mfa, &web, &enrolled.proof, request.remember_as.as_deref()).await?;
+            let body = serde_json::json!({
+                "status": "enrolled",
+                "method": enrolled.method,
+                "verified_at": enrolled.proof.at(),
+            });
+            Ok((cookie, Json(body)).into_response())
+        }
+    }
 }
 
 #[derive(Deserialize)]

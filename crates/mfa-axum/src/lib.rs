@@ -5,6 +5,7 @@ mod device_cookie;
 mod error;
 mod extract;
 mod json;
+mod push;
 mod session;
 mod web;
 
@@ -13,5 +14,6 @@ pub use device_cookie::{DeviceCookie, device_cookie};
 pub use error::{ErrorResponse, Rejection};
 pub use extract::{PendingSecondFactor, SignedIn, StepUp, StepUpWithin};
 pub use json::json_routes;
+pub use push::push_device_routes;
 pub use session::{PasswordCheck, SignInStage, SignInState, SignInStep};
 pub use web::{MfaWeb, WebConfig};

@@ -4,9 +4,10 @@ use std::future::Future;
 
 use axum::http::HeaderMap;
 use mfa::{
-    Action, Enrolled, Mfa, PhoneDelivery, SignIn, SignInContext, Store, UnixTime, UserId, UserRecord,
-    Verified,
+    Action, Enrolled, MethodId, Mfa, PhoneDelivery, PushEnrollment, PushOrigin, PushSent, PushStatus, SignIn,
+    SignInContext, Store, UnixTime, UserId, UserRecord, Verified,
 };
+use mfa_push::ChallengeId;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -15,6 +16,10 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection};
 
 /// The session key of the sign-in state.
 const STATE_KEY: &str = "mfa_axum.sign_in";
+/// The session key of the push this session waits for.
+const PUSH_KEY: &str = "mfa_axum.push";
+/// The session key of the push app registration this session waits for.
+const PUSH_ENROLLMENT_KEY: &str = "mfa_axum.push_enrollment";
 
 /// The host's password check: this crate keeps no password. Answers the user whose password this
 /// is, `None` for a wrong user name or password (one answer for both).
@@ -105,6 +110,21 @@ impl From<Stored> for SignInState {
             mfa_at: stored.mfa_at_ms.map(UnixTime::from_millis),
         }
     }
+}
+
+/// A push sent for this session's sign-in (or step-up): only this session collects its approval.
+#[derive(Serialize, Deserialize)]
+struct StoredPush {
+    user: UserId,
+    challenge: ChallengeId,
+}
+
+/// A push app registration begun in this session: only this session collects its proof.
+#[derive(Serialize, Deserialize)]
+struct StoredPushEnrollment {
+    user: UserId,
+    method: MethodId,
+    challenge: ChallengeId,
 }
 
 /// The answer of [`MfaWeb::begin_sign_in`]: the facade's answer, where the session now stands, and the
@@ -269,6 +289,147 @@ impl MfaWeb {
         self.mfa_proven(session, &enrolled.proof).await
     }
 
+    /// Sends a push to the push app `method` (or the default method) for this session's sign-in at
+    /// any stage ([`Mfa::challenge_push`]) and keeps its id in the session, so that
+    /// [`push_status`](Self::push_status) polls it: show [`PushSent::number`] on the page. A new push
+    /// replaces the session's previous one.
+    pub async fn send_push<S: Store, P: PhoneDelivery>(
+        &self,
+        mfa: &Mfa<S, P>,
+        session: &Session,
+        method: Option<MethodId>,
+        origin: &PushOrigin,
+    ) -> Result<PushSent, ErrorResponse> {
+        let state = self.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?;
+        let sent = mfa
+            .challenge_push(&state.user, method, origin)
+            .await
+            .map_err(|e| self.error(e))?;
+        self.push_sent(session, &sent).await?;
+        Ok(sent)
+    }
+
+    /// Keeps a push sent for this session's sign-in (by [`Mfa::challenge`] or
+    /// [`Mfa::challenge_push`]), so that [`push_status`](Self::push_status) polls it.
+    pub async fn push_sent(&self, session: &Session, sent: &PushSent) -> Result<(), ErrorResponse> {
+        let state = self.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?;
+        let stored = StoredPush {
+            user: state.user,
+            challenge: sent.challenge.clone(),
+        };
+        session.insert(PUSH_KEY, stored).await?;
+        Ok(())
+    }
+
+    /// Polls the push this session sent ([`Mfa::push_status`]). [`PushStatus::Approved`] completes the
+    /// sign-in exactly as a verified code does ([`mfa_proven`](Self::mfa_proven)); the proof is
+    /// returned for [`remember_device`](Self::remember_device). A push that ended (approved, denied,
+    /// wrong number, expired) is forgotten by the session: send another.
+    ///
+    /// [`mfa::Error::NotFound`] (404) when the session waits for no push of its user.
+    pub async fn push_status<S: Store, P: PhoneDelivery>(
+        &self,
+        mfa: &Mfa<S, P>,
+        session: &Session,
+    ) -> Result<PushStatus, ErrorResponse> {
+        let state = self.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?;
+        let none = || self.error(mfa::Error::NotFound { what: "push" });
+        let stored = session.get::<StoredPush>(PUSH_KEY).await?.ok_or_else(none)?;
+        if stored.user != state.user {
+            session.remove_value(PUSH_KEY).await?;
+            return Err(none());
+        }
+        let status = match mfa.push_status(&state.user, &stored.challenge).await {
+            Ok(status) => status,
+            Err(mfa::Error::NotFound { what }) => {
+                session.remove_value(PUSH_KEY).await?;
+                return Err(self.error(mfa::Error::NotFound { what }));
+            }
+            Err(error) => return Err(self.error(error)),
+        };
+        match &status {
+            PushStatus::Waiting { .. } => {}
+            PushStatus::Approved(proof) => {
+                session.remove_value(PUSH_KEY).await?;
+                self.mfa_proven(session, proof).await?;
+            }
+            _ => {
+                session.remove_value(PUSH_KEY).await?;
+            }
+        }
+        Ok(status)
+    }
+
+    /// Begins registering a push app for this session's user ([`Mfa::begin_push_enrollment`], with
+    /// the session's last MFA time for the step-up) and keeps it in the session, so that
+    /// [`push_enrollment_status`](Self::push_enrollment_status) polls it. Show
+    /// [`PushEnrollment::qr`] (and the URI, a secret, to this browser only).
+    pub async fn begin_push_enrollment<S: Store, P: PhoneDelivery>(
+        &self,
+        mfa: &Mfa<S, P>,
+        session: &Session,
+        account: &str,
+        name: &str,
+    ) -> Result<PushEnrollment, ErrorResponse> {
+        let state = self.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?;
+        let enrollment = mfa
+            .begin_push_enrollment(&state.user, account, name, state.mfa_at)
+            .await
+            .map_err(|e| self.error(e))?;
+        let stored = StoredPushEnrollment {
+            user: state.user,
+            method: enrollment.method(),
+            challenge: enrollment.challenge().clone(),
+        };
+        session.insert(PUSH_ENROLLMENT_KEY, stored).await?;
+        Ok(enrollment)
+    }
+
+    /// Polls the push app registration this session began ([`Mfa::push_enrollment_status`]): `None`
+    /// while the app has not answered; once it has, the registration, recorded as
+    /// [`enrolled`](Self::enrolled) records a confirmed one (it completes a pending sign-in or
+    /// refreshes the session's proof).
+    ///
+    /// [`mfa::Error::NotFound`] (404) when the session waits for no registration, or its offer ended
+    /// without one (expired, refused): begin again.
+    pub async fn push_enrollment_status<S: Store, P: PhoneDelivery>(
+        &self,
+        mfa: &Mfa<S, P>,
+        session: &Session,
+    ) -> Result<Option<Enrolled>, ErrorResponse> {
+        let state = self.sign_in_state(session).await?.ok_or(Rejection::NotSignedIn)?;
+        let none = || {
+            self.error(mfa::Error::NotFound {
+                what: "push enrollment",
+            })
+        };
+        let stored = session
+            .get::<StoredPushEnrollment>(PUSH_ENROLLMENT_KEY)
+            .await?
+            .ok_or_else(none)?;
+        if stored.user != state.user {
+            session.remove_value(PUSH_ENROLLMENT_KEY).await?;
+            return Err(none());
+        }
+        match mfa
+            .push_enrollment_status(&state.user, stored.method, &stored.challenge)
+            .await
+        {
+            Ok(None) => Ok(None),
+            Ok(Some(enrolled)) => {
+                session.remove_value(PUSH_ENROLLMENT_KEY).await?;
+                self.enrolled(session, &enrolled).await?;
+                Ok(Some(enrolled))
+            }
+            Err(error) => {
+                if matches!(error, mfa::Error::NotFound { .. }) {
+                    session.remove_value(PUSH_ENROLLMENT_KEY).await?;
+                }
+                Err(self.error(error))
+            }
+        }
+    }
+
     /// Signs the session out: its sign-in state and CSRF token go, and it gets a new id.
     pub async fn sign_out(&self, session: &Session) -> Result<(), ErrorResponse> {
         self.clear(session).await?;
@@ -281,6 +442,8 @@ impl MfaWeb {
     /// form the browser shows still posts.
     async fn clear(&self, session: &Session) -> Result<(), ErrorResponse> {
         session.remove_value(STATE_KEY).await?;
+        session.remove_value(PUSH_KEY).await?;
+        session.remove_value(PUSH_ENROLLMENT_KEY).await?;
         Ok(())
     }
 }

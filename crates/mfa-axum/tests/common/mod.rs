@@ -33,6 +33,8 @@ use tower_sessions::{MemoryStore as SessionStore, Session, SessionManagerLayer};
 
 pub type Service = Mfa<MemoryStore, RecordingPhoneDelivery>;
 
+/// Where the device endpoints are mounted.
+pub const PUSH_BASE_URL: &str = "http://127.0.0.1/mfa/push";
 pub const START_MS: i64 = 1_700_000_000_000;
 pub const ALICE: &str = "user-42";
 /// Bob: MFA enforced, no method yet, so his sign-in asks for a registration.
@@ -197,7 +199,9 @@ impl Host {
                 RecordingPhoneDelivery::new(),
             )
             .unwrap()
-            .with_clock(clock.clone()),
+            .with_clock(clock.clone())
+            .with_push(mfa_push::ServiceKey::from_seed(&[0x33; 32]), PUSH_BASE_URL)
+            .unwrap(),
         );
         let web = MfaWeb::new(Arc::clone(&mfa), config).with_clock(clock.clone());
         let alice = UserId::new(ALICE).unwrap();
@@ -238,6 +242,11 @@ impl Host {
             )
             .layer(axum::middleware::from_fn(require_csrf))
             .layer(sessions)
+            // Devices sign their requests: no session, no CSRF token.
+            .nest(
+                "/mfa/push",
+                mfa_axum::push_device_routes::<AppState, MemoryStore, RecordingPhoneDelivery>(),
+            )
             .with_state(state);
         Host {
             mfa,
