@@ -940,3 +940,86 @@ async fn push_approval_registration_and_sign_in_with_the_number() {
     browser.wait_for_heading("Welcome").await;
     browser.close().await;
 }
+
+/// The `mfa` binary of the workspace (`mfa authenticator`), built beside this test: `cargo nextest run
+/// --workspace` builds it for mfa-cli's own tests; a run of this package alone builds it here.
+fn mfa_binary() -> std::path::PathBuf {
+    // This test runs from target/<profile>/deps/; the binary is target/<profile>/mfa.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_owned();
+    let binary = profile_dir.join(format!("mfa{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "mfa-cli", "--bin", "mfa"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the mfa binary failed");
+    }
+    assert!(binary.exists(), "no mfa binary at {}", binary.display());
+    binary
+}
+
+/// `mfa authenticator --file FILE ARGS...`, run off the async threads (the service answers it on them);
+/// its standard output, after checking it succeeded.
+async fn terminal_authenticator(file: &std::path::Path, args: &[&str]) -> String {
+    let (binary, file) = (mfa_binary(), file.to_owned());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(binary)
+            .arg("authenticator")
+            .arg("--file")
+            .arg(&file)
+            .args(&args)
+            .env_remove("MFA_AUTHENTICATOR_FILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "mfa authenticator failed: {stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The end-to-end path: the terminal authenticator (`mfa authenticator`, the real binary, over
+/// HTTP to the running service) enrolls from the link on the registration page, lists the request
+/// without its number, and approves it with the number read from the sign-in page.
+#[tokio::test]
+async fn the_terminal_authenticator_enrolls_and_approves_a_sign_in() {
+    let site = Site::start("cli").await;
+    let (user, password) = site.user("grace", false, MfaState::Enforced).await;
+    let browser = site.browser().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authenticator.json");
+
+    browser.sign_in(&user, &password).await;
+    browser.press("approve requests on my authenticator app").await;
+    let uri: String = browser.text("#enroll-uri").await.split_whitespace().collect();
+    let enrolled = terminal_authenticator(&file, &["enroll", &uri]).await;
+    assert!(enrolled.contains("enrolled"), "{enrolled}");
+    browser.wait_for_heading("Welcome").await;
+
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    browser.press("Send request").await;
+    let number = browser.text("#push-number").await;
+    let listed: serde_json::Value =
+        serde_json::from_str(&terminal_authenticator(&file, &["pending", "--json"]).await).unwrap();
+    let requests = listed.as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{listed}");
+    assert!(
+        requests[0].get("number").is_none(),
+        "the device was told the number: {listed}"
+    );
+    let id = requests[0]["id"].as_str().unwrap().to_owned();
+    let approved = terminal_authenticator(&file, &["approve", &id, "--number", &number]).await;
+    assert!(approved.starts_with("approved"), "{approved}");
+    browser.wait_for_heading("Welcome").await;
+    assert_eq!(
+        terminal_authenticator(&file, &["pending"]).await,
+        "no pending sign-in requests\n"
+    );
+    browser.close().await;
+}
