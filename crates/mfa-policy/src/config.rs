@@ -74,6 +74,10 @@ pub struct PolicyConfig {
     /// Whether legacy clients of users with MFA enforced may sign in with an app password; if not,
     /// they are denied.
     pub allow_app_passwords: bool,
+    /// Accept phishing-resistant methods only (passkeys and security keys): the others do not count
+    /// as registered methods, as restricted ones do not under [`RestrictedMethods::Refuse`].
+    #[serde(default)]
+    pub phishing_resistant_only: bool,
 }
 
 impl PolicyConfig {
@@ -98,6 +102,7 @@ impl PolicyConfig {
             step_up_freshness: Duration::from_secs(10 * MINUTE),
             restricted_methods: RestrictedMethods::Allow,
             allow_app_passwords: true,
+            phishing_resistant_only: false,
         }
     }
 
@@ -122,6 +127,7 @@ impl PolicyConfig {
             step_up_freshness: Duration::from_secs(10 * MINUTE),
             restricted_methods: RestrictedMethods::Allow,
             allow_app_passwords: true,
+            phishing_resistant_only: false,
         }
     }
 
@@ -146,6 +152,37 @@ impl PolicyConfig {
             step_up_freshness: Duration::from_secs(10 * MINUTE),
             restricted_methods: RestrictedMethods::Allow,
             allow_app_passwords: false,
+            phishing_resistant_only: false,
+        }
+    }
+
+    /// NIST SP 800-63B-4 AAL3: phishing-resistant methods only, reauthenticate at least every 12 hours
+    /// and after 15 minutes of inactivity.
+    ///
+    /// | setting | value |
+    /// |---|---|
+    /// | remembered device | off |
+    /// | maximum authentication age | 12 hours |
+    /// | inactivity limit | 15 minutes |
+    /// | reconfirm security info | never |
+    /// | step-up freshness | 10 minutes |
+    /// | restricted methods | refused |
+    /// | phishing-resistant only | yes: passkeys and security keys |
+    /// | app passwords | refused |
+    ///
+    /// AAL3 also asks for a key that cannot be exported; a synced passkey can be. A host that must
+    /// meet AAL3 registers security keys (device-bound credentials) only: this policy cannot tell.
+    #[must_use]
+    pub const fn nist_aal3() -> Self {
+        Self {
+            remember_device: None,
+            max_age: Some(Duration::from_secs(12 * HOUR)),
+            inactivity_limit: Some(Duration::from_secs(15 * MINUTE)),
+            reconfirm_security_info: None,
+            step_up_freshness: Duration::from_secs(10 * MINUTE),
+            restricted_methods: RestrictedMethods::Refuse,
+            allow_app_passwords: false,
+            phishing_resistant_only: true,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::{
 
 /// A validated MFA policy: the one place that decides when to ask for a second factor.
 ///
-/// Build one from a preset ([`Policy::hosted_suite`], [`Policy::nist_aal1`], [`Policy::nist_aal2`]) or
+/// Build one from a preset ([`Policy::hosted_suite`], [`Policy::nist_aal1`], [`Policy::nist_aal2`], [`Policy::nist_aal3`]) or
 /// from a [`PolicyConfig`] with [`Policy::new`]. Deserialising a `Policy` validates it the same way.
 ///
 /// ```
@@ -89,6 +89,14 @@ impl Policy {
         }
     }
 
+    /// The policy of [`PolicyConfig::nist_aal3`].
+    #[must_use]
+    pub const fn nist_aal3() -> Self {
+        Self {
+            config: PolicyConfig::nist_aal3(),
+        }
+    }
+
     /// The validated settings.
     #[must_use]
     pub const fn config(&self) -> &PolicyConfig {
@@ -111,7 +119,8 @@ impl Policy {
     /// ```
     #[must_use]
     pub fn allows_method(&self, method: Method) -> bool {
-        self.config.restricted_methods != RestrictedMethods::Refuse || !method.is_restricted()
+        (self.config.restricted_methods != RestrictedMethods::Refuse || !method.is_restricted())
+            && (!self.config.phishing_resistant_only || method.is_phishing_resistant())
     }
 
     /// Until when a device remembered at `remembered_at` is spared the prompt after a sign-out

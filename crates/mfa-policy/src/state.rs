@@ -40,6 +40,9 @@ pub enum Method {
     /// "Approve sign-in?" on an authenticator app, with the number shown at sign-in typed on the
     /// phone (number matching).
     PushNotification,
+    /// A passkey or security key (WebAuthn): the browser signs the challenge for the site's origin,
+    /// so a look-alike site gets nothing it can use.
+    Passkey,
 }
 
 impl Method {
@@ -54,6 +57,20 @@ impl Method {
     #[must_use]
     pub const fn is_restricted(self) -> bool {
         matches!(self, Self::Sms | Self::Voice)
+    }
+
+    /// Whether the method is phishing-resistant in NIST SP 800-63B-4's sense (§3.2.5, verifier-name
+    /// binding): only a passkey or security key, whose signature covers the origin the browser saw.
+    /// Codes and push approvals can be relayed by a look-alike site, number matching included.
+    ///
+    /// ```
+    /// use mfa_policy::Method;
+    /// assert!(Method::Passkey.is_phishing_resistant());
+    /// assert!(!Method::PushNotification.is_phishing_resistant());
+    /// ```
+    #[must_use]
+    pub const fn is_phishing_resistant(self) -> bool {
+        matches!(self, Self::Passkey)
     }
 }
 

@@ -129,6 +129,7 @@ fn presets_are_valid_and_hold_their_documented_numbers() {
         PolicyConfig::hosted_suite(),
         PolicyConfig::nist_aal1(),
         PolicyConfig::nist_aal2(),
+        PolicyConfig::nist_aal3(),
     ] {
         assert_eq!(Policy::new(preset.clone()).unwrap().config(), &preset);
     }
@@ -152,6 +153,21 @@ fn presets_are_valid_and_hold_their_documented_numbers() {
     assert_eq!(a2.inactivity_limit, Some(Duration::from_secs(3600)));
     assert_eq!(a2.remember_device, None);
     assert!(!a2.allow_app_passwords);
+
+    let a3 = PolicyConfig::nist_aal3();
+    assert_eq!(Policy::nist_aal3().config(), &a3);
+    assert_eq!(a3.max_age, Some(Duration::from_secs(12 * 3600)));
+    assert_eq!(a3.inactivity_limit, Some(Duration::from_secs(15 * 60)));
+    assert!(a3.phishing_resistant_only && !a3.allow_app_passwords);
+    let aal3 = Policy::nist_aal3();
+    assert!(aal3.allows_method(mfa_policy::Method::Passkey));
+    for other in [
+        mfa_policy::Method::AuthenticatorApp,
+        mfa_policy::Method::PushNotification,
+        mfa_policy::Method::Sms,
+    ] {
+        assert!(!aal3.allows_method(other), "{other:?}");
+    }
 }
 
 #[test]
@@ -166,7 +182,8 @@ fn config_serialises_as_whole_seconds() {
             "reconfirm_security_info_secs": 15_552_000,
             "step_up_freshness_secs": 600,
             "restricted_methods": "allow",
-            "allow_app_passwords": true
+            "allow_app_passwords": true,
+            "phishing_resistant_only": false
         })
     );
     for preset in [Policy::hosted_suite(), Policy::nist_aal1(), Policy::nist_aal2()] {
@@ -213,6 +230,7 @@ fn deserialising_validates() {
             step_up_freshness: Duration::from_secs(300),
             restricted_methods: RestrictedMethods::RequireAlternative,
             allow_app_passwords: false,
+            phishing_resistant_only: false,
         }
     );
 }

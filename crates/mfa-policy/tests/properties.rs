@@ -31,7 +31,9 @@ fn method() -> impl Strategy<Value = Method> {
         Just(Method::AuthenticatorApp),
         Just(Method::HardwareToken),
         Just(Method::Sms),
-        Just(Method::Voice)
+        Just(Method::Voice),
+        Just(Method::PushNotification),
+        Just(Method::Passkey)
     ]
 }
 
@@ -145,6 +147,7 @@ fn config() -> impl Strategy<Value = PolicyConfig> {
                 step_up_freshness: step_up,
                 restricted_methods: restricted,
                 allow_app_passwords: app_passwords,
+                phishing_resistant_only: false,
             },
         )
 }
@@ -194,6 +197,7 @@ fn looser_and_stricter() -> impl Strategy<Value = (PolicyConfig, PolicyConfig)> 
                         step_up_freshness: step_up,
                         restricted_methods: restricted,
                         allow_app_passwords: app,
+                        phishing_resistant_only: loose.phishing_resistant_only,
                     };
                     (loose, strict)
                 },
