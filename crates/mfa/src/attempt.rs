@@ -3,7 +3,8 @@
 use mfa_policy::UnixTime;
 
 use crate::{
-    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PushChallenge, SealedSecret, Tag, UserRecord,
+    MethodId, MethodRecord, PasskeyChallenge, PendingEnrollment, PhoneChallenge, PushChallenge, SealedSecret,
+    Tag, UserRecord,
 };
 
 /// What a verification attempt proves itself against: what [`Store::attempt`](crate::Store::attempt)
@@ -20,6 +21,10 @@ pub enum AttemptTarget<'a> {
     RecoveryCode(&'a Tag),
     /// The user's push, if its id is this one: the store loads it and the push app it was sent to.
     Push(&'a mfa_push::ChallengeId),
+    /// A passkey: the store loads the method and the user's outstanding passkey challenge. Unlike the
+    /// other targets, the challenge is used up by a rejection too: an accepted or rejected attempt
+    /// deletes it (an aborted one leaves it).
+    Passkey(MethodId),
 }
 
 /// What the store loaded for an attempt, read in the attempt's transaction after the user's row was
@@ -67,6 +72,14 @@ pub enum LoadedCredential<'a> {
         /// The push app it was sent to.
         method: Option<&'a MethodRecord>,
     },
+    /// For [`AttemptTarget::Passkey`]: the method (`None` if the user has no such method) and the
+    /// user's outstanding passkey challenge (expired or not: the check decides).
+    Passkey {
+        /// The method.
+        method: Option<&'a MethodRecord>,
+        /// The outstanding challenge.
+        challenge: Option<&'a PasskeyChallenge>,
+    },
 }
 
 /// What the check decided; the store writes it in the same transaction.
@@ -103,6 +116,13 @@ pub enum Consume {
     RecoveryCode,
     /// The user's push: delete it.
     Push,
+    /// A passkey's verification: store `credential` as the method's
+    /// [`Credential::Passkey`](crate::store::Credential::Passkey) `credential` (its counter and backup
+    /// state moved on), and delete the challenge.
+    Passkey {
+        /// The method's credential after the verification, JSON.
+        credential: String,
+    },
 }
 
 /// The outcome of [`Store::attempt`](crate::Store::attempt). `T` is what the check returned beside its

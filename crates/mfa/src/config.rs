@@ -30,12 +30,14 @@ const MAX_CONCURRENT_HASHES: usize = 1024;
 /// | `phone_sends` | 5 per user, 10 per number in 15 min, 30 s apart | at least 1 each |
 /// | `enrollment_ttl_secs` | 900 | 60 to 3600 |
 /// | `max_authenticator_apps` | 5 | 1 to 20 |
+/// | `max_passkeys` | 10 (passkeys and security keys) | 1 to 50 |
 /// | `recovery_codes` | 10 | 1 to 50 |
 /// | `max_remembered_devices` | 20 per user | 1 to 1000; remembering one more forgets the least recently used (by last use) |
 /// | `app_passwords` | mfa-app-password's (40 per user, argon2id m=19456 t=2) | see mfa-app-password |
 /// | `max_concurrent_hashes` | `None`: one less than the number of CPUs ([`std::thread::available_parallelism`]), at least 1 | 1 to 1024; each running hash holds `app_passwords.params.m_kib` KiB |
 /// | `suspicious_report_blocks_prompts` | `true` | |
 /// | `password_change_revokes_app_passwords` | `true` | as large providers do: a stolen password's app passwords die with it |
+/// | `push` | 2-digit numbers, 120 s, 5 apps, stop after 3 strikes in 1 h | see [`PushConfig`] |
 ///
 /// ```
 /// use mfa::Config;
@@ -68,6 +70,8 @@ pub struct Config {
     pub enrollment_ttl: Duration,
     /// Most authenticator apps per user.
     pub max_authenticator_apps: usize,
+    /// Most passkeys and security keys per user.
+    pub max_passkeys: usize,
     /// Recovery codes per set.
     pub recovery_codes: usize,
     /// Most remembered devices per user. Remembering one more forgets the least recently used of the
@@ -165,6 +169,7 @@ impl Default for Config {
             phone_sends: SendLimit::default(),
             enrollment_ttl: Duration::from_secs(900),
             max_authenticator_apps: 5,
+            max_passkeys: 10,
             recovery_codes: 10,
             max_remembered_devices: DEFAULT_MAX_REMEMBERED_DEVICES,
             app_passwords: mfa_app_password::Config::default(),
@@ -230,6 +235,9 @@ impl Config {
         }
         if !(1..=20).contains(&self.max_authenticator_apps) {
             return fail("max_authenticator_apps must be 1 to 20");
+        }
+        if !(1..=50).contains(&self.max_passkeys) {
+            return fail("max_passkeys must be 1 to 50");
         }
         if !(1..=50).contains(&self.recovery_codes) {
             return fail("recovery_codes must be 1 to 50");

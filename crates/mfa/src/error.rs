@@ -158,6 +158,11 @@ pub enum Error {
     /// protocol's error code to answer the device with.
     #[error(transparent)]
     Push(#[from] mfa_push::Error),
+    /// From mfa-webauthn: a relying-party configuration it refuses, or a ceremony state that does not
+    /// parse.
+    #[cfg(feature = "webauthn")]
+    #[error(transparent)]
+    Webauthn(#[from] mfa_webauthn::Error),
     /// Push approvals are not set up ([`Mfa::with_push`](crate::Mfa::with_push) was not called).
     #[error("push approvals are not configured")]
     PushNotConfigured,

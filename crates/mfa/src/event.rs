@@ -58,6 +58,8 @@ pub enum Factor {
     AppPassword,
     /// A push approved on an authenticator app with the matching number.
     PushApproval,
+    /// A passkey or security key.
+    Passkey,
 }
 
 /// Whose sessions were revoked.
@@ -131,6 +133,12 @@ pub enum EventKind {
     /// to be woken (it can still poll).
     PushDeviceGone {
         /// The push app.
+        method: MethodId,
+    },
+    /// A passkey's signature counter went backwards: the credential may have been cloned. The
+    /// verification was refused; consider asking the user to replace the key.
+    PasskeyCounterRegressed {
+        /// The passkey.
         method: MethodId,
     },
     /// A verification succeeded.

@@ -503,6 +503,16 @@ impl TagSecret {
         )
     }
 
+    /// The WebAuthn user handle of `user`: stable, 16 bytes, and telling nothing of the user id
+    /// (W3C Web Authentication §14.6.1: the handle must not carry personal information).
+    #[cfg_attr(not(feature = "webauthn"), allow(dead_code))]
+    pub(crate) fn webauthn_user_handle(&self, user: &UserId) -> [u8; 16] {
+        let tag = tag(&self.phone, &[b"webauthn-user-handle", user.as_str().as_bytes()]);
+        let mut handle = [0u8; 16];
+        handle.copy_from_slice(&tag.as_bytes()[..16]);
+        handle
+    }
+
     /// The tag of a normalised recovery code of `user`.
     pub(crate) fn recovery_code(&self, user: &UserId, code: &str) -> Tag {
         tag(&self.recovery, &[user.as_str().as_bytes(), code.as_bytes()])

@@ -40,18 +40,22 @@ pub use ids::{DeviceId, MAX_USER_ID_BYTES, MethodId, UserId};
 pub use keys::{CheckedKey, KEY_BYTES, KeyId, KeyRing, TagSecret};
 pub(crate) use keys::{KeyCheck, SealedSecret, Tag};
 pub use memory::MemoryStore;
+#[cfg(feature = "webauthn")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webauthn")))]
+pub use mfa_webauthn::{CredentialKind, WebauthnConfig};
 pub use outcome::{
     AppEnrollment, AppPasswordSummary, Challenge, CodeSent, DeviceSummary, DeviceToken, Enrolled,
-    MethodSummary, NewAppPassword, PushEnrollment, PushSent, PushStatus, RecoveryCodes, RememberedDevice,
-    SignIn, Verified,
+    MethodSummary, NewAppPassword, PasskeyEnrollment, PasskeySent, PushEnrollment, PushSent, PushStatus,
+    RecoveryCodes, RememberedDevice, SignIn, Verified,
 };
 pub(crate) use push_record::{PushAnswered, PushChallenge, PushStart, PushState};
 pub use push_wake::{PollOnly, PushWake, WakeError, WakeFuture};
 pub(crate) use record::{
-    Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
+    Credential, DeviceRecord, MethodRecord, PasskeyChallenge, PendingEnrollment, PhoneChallenge, PhoneSend,
+    ThrottleState,
 };
 pub use record::{MethodKind, PhoneKind, SendLimit, ThrottleRule, UserRecord};
-pub use service::{MAX_NAME_CHARS, Mfa, PushOrigin};
+pub use service::{MAX_NAME_CHARS, Mfa, PASSKEY_CEREMONY_TTL, PushOrigin};
 pub use store::Store;
 
 // The core types that appear in this crate's API.

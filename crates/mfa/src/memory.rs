@@ -8,9 +8,9 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     Attempt, AttemptTarget, Consume, Credential, DeviceId, DeviceRecord, KeyCheck, Loaded, LoadedCredential,
-    MethodId, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend, PushAnswered,
-    PushChallenge, PushFatigue, PushStart, PushState, SealedSecret, SendLimit, Store, StoreError, Tag,
-    ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
+    MethodId, MethodRecord, PasskeyChallenge, PendingEnrollment, PhoneChallenge, PhoneNumber, PhoneSend,
+    PushAnswered, PushChallenge, PushFatigue, PushStart, PushState, SealedSecret, SendLimit, Store,
+    StoreError, Tag, ThrottleRule, ThrottleState, UserId, UserRecord, Verdict,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -21,6 +21,7 @@ struct UserData {
     throttle: ThrottleState,
     challenge: Option<PhoneChallenge>,
     push: Option<PushChallenge>,
+    passkey_challenge: Option<PasskeyChallenge>,
     sends: Vec<UnixTime>,
     recovery_codes: Vec<Tag>,
     app_passwords: Vec<AppPasswordRecord>,
@@ -155,6 +156,10 @@ impl UserData {
                 found: self.recovery_code(tag).is_some(),
                 left: self.recovery_codes.len(),
             },
+            AttemptTarget::Passkey(id) => LoadedCredential::Passkey {
+                method: self.methods.iter().find(|m| m.id == id),
+                challenge: self.passkey_challenge.as_ref(),
+            },
             AttemptTarget::Push(id) => {
                 let push = self.push.as_ref().filter(|p| p.id() == id);
                 LoadedCredential::Push {
@@ -209,6 +214,23 @@ impl UserData {
                 }
                 None => false,
             },
+            (AttemptTarget::Passkey(id), Consume::Passkey { credential }) => {
+                let Some(Credential::Passkey {
+                    credential: stored, ..
+                }) = self
+                    .methods
+                    .iter_mut()
+                    .find(|m| m.id == id)
+                    .map(|m| &mut m.credential)
+                else {
+                    return false;
+                };
+                if self.passkey_challenge.take().is_none() {
+                    return false;
+                }
+                *stored = credential;
+                true
+            }
             (AttemptTarget::Push(id), Consume::Push) => {
                 if self.push.as_ref().is_none_or(|p| p.id() != id) {
                     return false;
@@ -324,6 +346,18 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn rename_method(&self, user: &UserId, method: MethodId, name: String) -> Result<bool, StoreError> {
+        Ok(
+            self.with_user(user, |d| match d.methods.iter_mut().find(|m| m.id == method) {
+                Some(found) => {
+                    found.name = name;
+                    true
+                }
+                None => false,
+            }),
+        )
+    }
+
     async fn update_app_secret(
         &self,
         user: &UserId,
@@ -429,6 +463,10 @@ impl Store for MemoryStore {
                 Verdict::Accept(consume) => d.consume(target, consume),
                 Verdict::Reject => false,
             };
+            // A passkey challenge is used once, whatever the outcome.
+            if matches!(target, AttemptTarget::Passkey(_)) {
+                d.passkey_challenge = None;
+            }
             if consumed {
                 reset(&mut d.throttle);
                 return Attempt::Accepted(value);
@@ -590,6 +628,15 @@ impl Store for MemoryStore {
         }
         state.push_nonces.insert(entry, key.keep_until());
         Ok(true)
+    }
+
+    async fn put_passkey_challenge(
+        &self,
+        user: &UserId,
+        challenge: PasskeyChallenge,
+    ) -> Result<(), StoreError> {
+        self.with_user(user, |d| d.passkey_challenge = Some(challenge));
+        Ok(())
     }
 
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {

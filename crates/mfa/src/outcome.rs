@@ -160,6 +160,33 @@ pub enum Challenge {
     /// A push was sent to an authenticator app: show its number and poll
     /// [`Mfa::push_status`](crate::Mfa::push_status).
     Push(PushSent),
+    /// A passkey sign-in: pass the options to `navigator.credentials.get()` and the answer to
+    /// `Mfa::verify_passkey`.
+    Passkey(PasskeySent),
+}
+
+/// A passkey sign-in's challenge: the options for `navigator.credentials.get()`, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PasskeySent {
+    /// `{"publicKey": {...}}`: the challenge, the relying party id, the user's credentials, user
+    /// verification preferred.
+    pub options: serde_json::Value,
+    /// The answer is refused at or after this instant.
+    pub expires_at: UnixTime,
+}
+
+/// A passkey registration, begun: pass [`options`](Self::options) to `navigator.credentials.create()`
+/// and the answer to `Mfa::confirm_passkey_enrollment` with [`method`](Self::method).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PasskeyEnrollment {
+    /// The method it becomes.
+    pub method: MethodId,
+    /// `{"publicKey": {...}}`, for `navigator.credentials.create()`.
+    pub options: serde_json::Value,
+    /// The answer is refused at or after this instant.
+    pub expires_at: UnixTime,
 }
 
 /// A push on its way to an authenticator app: show [`number`](Self::number) on the sign-in page ("Enter

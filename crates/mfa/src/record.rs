@@ -150,6 +150,8 @@ pub enum MethodKind {
     Phone(PhoneKind),
     /// An authenticator app that approves sign-ins with number matching (push, `mfa-push`).
     PushApp,
+    /// A passkey or security key (WebAuthn, `mfa-webauthn`).
+    Passkey,
 }
 
 /// A method's credential: what verifies it.
@@ -186,6 +188,22 @@ pub enum Credential {
         /// The offer's id, the digest of its secret and its expiry.
         offer: mfa_push::PendingEnrollment,
     },
+    /// A passkey or security key: its credential id and what verifies it (public key, signature
+    /// counter, backup flags), as `mfa-webauthn` writes it. Kept as text, so that a store, and a
+    /// service built without the `webauthn` feature, need no WebAuthn code to keep it.
+    Passkey {
+        /// The credential id, unpadded base64url.
+        credential_id: String,
+        /// `mfa-webauthn`'s stored credential, JSON. Replaced by an accepted verification
+        /// ([`Consume::Passkey`](crate::store::Consume::Passkey)) when its counter or backup state moves.
+        credential: String,
+    },
+    /// A passkey whose registration began and awaits the browser's answer: only inside a
+    /// [`PendingEnrollment`].
+    PasskeyRegistration {
+        /// `mfa-webauthn`'s registration state (the challenge), JSON.
+        state: String,
+    },
 }
 
 /// A registered method (or, inside a [`PendingEnrollment`], one to be registered).
@@ -208,6 +226,7 @@ impl MethodRecord {
             Credential::AuthenticatorApp { .. } => MethodKind::AuthenticatorApp,
             Credential::Phone { kind, .. } => MethodKind::Phone(*kind),
             Credential::PushApp { .. } | Credential::PushEnrollment { .. } => MethodKind::PushApp,
+            Credential::Passkey { .. } | Credential::PasskeyRegistration { .. } => MethodKind::Passkey,
         }
     }
 
@@ -218,6 +237,7 @@ impl MethodRecord {
             MethodKind::Phone(PhoneKind::Mobile) => Method::Sms,
             MethodKind::Phone(_) => Method::Voice,
             MethodKind::PushApp => Method::PushNotification,
+            MethodKind::Passkey => Method::Passkey,
         }
     }
 }
@@ -241,6 +261,18 @@ pub struct PhoneChallenge {
     /// HMAC-SHA-256 of the code under the service's [`TagSecret`](crate::TagSecret).
     pub tag: Tag,
     /// When it was sent.
+    pub created_at: UnixTime,
+    /// It is refused at or after this instant.
+    pub expires_at: UnixTime,
+}
+
+/// An outstanding passkey sign-in: the state of a WebAuthn authentication ceremony (its challenge). One
+/// per user at a time; used once, by the first verification that answers it, right or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallenge {
+    /// `mfa-webauthn`'s authentication state, JSON.
+    pub state: String,
+    /// When it was made.
     pub created_at: UnixTime,
     /// It is refused at or after this instant.
     pub expires_at: UnixTime,
@@ -488,6 +520,7 @@ impl fmt::Display for MethodKind {
             MethodKind::Phone(PhoneKind::Alternate) => "alternate phone",
             MethodKind::Phone(PhoneKind::Office) => "office phone",
             MethodKind::PushApp => "authenticator app (push)",
+            MethodKind::Passkey => "security key or passkey",
         })
     }
 }

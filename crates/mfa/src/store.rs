@@ -18,7 +18,8 @@ pub use crate::attempt::{Attempt, AttemptTarget, Consume, Loaded, LoadedCredenti
 pub use crate::keys::{KeyCheck, SealedSecret, Tag};
 pub use crate::push_record::{PushAnswered, PushChallenge, PushStart, PushState};
 pub use crate::record::{
-    Credential, DeviceRecord, MethodRecord, PendingEnrollment, PhoneChallenge, PhoneSend, ThrottleState,
+    Credential, DeviceRecord, MethodRecord, PasskeyChallenge, PendingEnrollment, PhoneChallenge, PhoneSend,
+    ThrottleState,
 };
 pub use mfa_policy::{PushFatigue, PushStrikes};
 
@@ -73,7 +74,7 @@ pub trait Store: Send + Sync {
         F: FnOnce(&mut UserRecord) + Send;
 
     /// Deletes everything the store holds for the user: record, methods, pending enrollment, phone
-    /// challenge, push, failure counter, recovery codes, app passwords, remembered devices. Phone sends
+    /// challenge, push, passkey challenge, failure counter, recovery codes, app passwords, remembered devices. Phone sends
     /// already counted toward a number's limit may stay, and so may remembered push nonces.
     fn delete_user(&self, user: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -121,6 +122,14 @@ pub trait Store: Send + Sync {
     /// Removes all of the user's methods and returns how many there were; the outstanding phone code
     /// and push go with them.
     fn remove_all_methods(&self, user: &UserId) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Renames one of the user's methods; `false` if there is no such method.
+    fn rename_method(
+        &self,
+        user: &UserId,
+        method: MethodId,
+        name: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces an authenticator app's sealed secret (re-encryption under a newer key), keeping
     /// everything else, `last_accepted_step` included. `false` if there is no such app.
@@ -179,7 +188,8 @@ pub trait Store: Send + Sync {
     /// 2. loads the user's record and what `target` names ([`Loaded`]) and calls `check` with it,
     ///    once; `check` is the facade's pure, synchronous verification (open the sealed secret, run the
     ///    TOTP window, compare tags) and does no I/O;
-    /// 3. writes its [`Verdict`]: [`Accept`](Verdict::Accept) consumes what [`Consume`] says and
+    /// 3. writes its [`Verdict`] (and, for [`AttemptTarget::Passkey`], on acceptance or rejection
+    ///    deletes the passkey challenge): [`Accept`](Verdict::Accept) consumes what [`Consume`] says and
     ///    resets the failure count (failures 0, no lock, no push strikes) and returns
     ///    [`Attempt::Accepted`];
     ///    [`Reject`](Verdict::Reject) increments `failures`, sets `locked_until = now + d` if
@@ -308,6 +318,16 @@ pub trait Store: Send + Sync {
         key: &mfa_push::ReplayKey,
         now: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    // ---------------------------------------------------------------- passkeys
+
+    /// Stores the user's outstanding passkey challenge, replacing any previous one. Used up by the
+    /// next accepted or rejected [`attempt`](Self::attempt) on an [`AttemptTarget::Passkey`].
+    fn put_passkey_challenge(
+        &self,
+        user: &UserId,
+        challenge: PasskeyChallenge,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     // ---------------------------------------------------------------- recovery codes
 

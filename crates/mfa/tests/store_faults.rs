@@ -256,6 +256,20 @@ impl Store for FaultyStore {
         self.inner.remember_push_nonce(key, now).await
     }
 
+    async fn rename_method(&self, user: &UserId, method: MethodId, name: String) -> Result<bool, StoreError> {
+        self.check("rename_method")?;
+        self.inner.rename_method(user, method, name).await
+    }
+
+    async fn put_passkey_challenge(
+        &self,
+        user: &UserId,
+        challenge: mfa::store::PasskeyChallenge,
+    ) -> Result<(), StoreError> {
+        self.check("put_passkey_challenge")?;
+        self.inner.put_passkey_challenge(user, challenge).await
+    }
+
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         self.check("replace_recovery_codes")?;
         self.inner.replace_recovery_codes(user, tags).await

@@ -60,6 +60,7 @@ mod attempt;
 mod devices;
 mod key_checks;
 mod methods;
+mod passkeys;
 mod pending;
 mod phone_sends;
 mod push;
@@ -74,6 +75,7 @@ pub use attempt::{
 pub use devices::{device_cap, device_cap_race, devices};
 pub use key_checks::{key_check_race, key_checks};
 pub use methods::{methods, methods_cap_race};
+pub use passkeys::{passkey_challenges, passkey_race, rename_method};
 pub use pending::{pending, pending_race, pending_secret, pending_secret_race};
 pub use phone_sends::{phone_send_race, phone_sends};
 pub use push::{
@@ -142,6 +144,9 @@ where
     push_approval_race(Arc::new(make().await)).await?;
     push_nonces(Arc::new(make().await)).await?;
     push_nonce_race(Arc::new(make().await)).await?;
+    passkey_challenges(Arc::new(make().await)).await?;
+    passkey_race(Arc::new(make().await)).await?;
+    rename_method(Arc::new(make().await)).await?;
     Ok(())
 }
 

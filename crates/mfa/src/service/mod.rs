@@ -21,12 +21,14 @@ mod app_passwords;
 mod devices;
 mod hashing;
 mod keys;
+mod passkey;
 mod phone_codes;
 mod push;
 mod recovery_codes;
 mod registration;
 mod sign_in;
 
+pub use passkey::PASSKEY_CEREMONY_TTL;
 pub use push::PushOrigin;
 
 /// The longest name of a method or device, in characters.
@@ -109,6 +111,9 @@ pub struct Mfa<S, P> {
     events: Arc<dyn EventSink>,
     /// Push approvals, once set up.
     push: Option<push::PushSetup>,
+    /// Passkeys, once set up.
+    #[cfg(feature = "webauthn")]
+    passkeys: Option<passkey::PasskeySetup>,
 }
 
 impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
@@ -128,6 +133,8 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             clock: Arc::new(SystemClock),
             events: Arc::new(NoEvents),
             push: None,
+            #[cfg(feature = "webauthn")]
+            passkeys: None,
         })
     }
 

@@ -291,6 +291,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             MethodKind::AuthenticatorApp => (self.config.max_authenticator_apps, "authenticator apps"),
             MethodKind::Phone(_) => (PHONES_PER_KIND, "phones of this kind"),
             MethodKind::PushApp => (self.config.push.max_apps, "push apps"),
+            MethodKind::Passkey => (self.config.max_passkeys, "passkeys and security keys"),
         };
         let id = method.id;
         let same_kind = |m: &MethodRecord| m.kind() == kind;

@@ -124,7 +124,10 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
                 let sent = self.send_push(user, method, &PushOrigin::default(), now).await?;
                 Ok(Challenge::Push(sent))
             }
-            Credential::PushEnrollment { .. } => Err(Error::NotFound { what: "method" }),
+            Credential::Passkey { .. } => self.passkey_challenge(user, &methods, now).await,
+            Credential::PushEnrollment { .. } | Credential::PasskeyRegistration { .. } => {
+                Err(Error::NotFound { what: "method" })
+            }
         }
     }
 
@@ -237,6 +240,11 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
             Credential::PushApp { .. } | Credential::PushEnrollment { .. } => abort(Error::Unsupported {
                 what: "codes (a push app approves sign-ins: send it a push)",
             }),
+            Credential::Passkey { .. } | Credential::PasskeyRegistration { .. } => {
+                abort(Error::Unsupported {
+                    what: "codes (a passkey signs in with the browser: verify_passkey)",
+                })
+            }
         }
     }
 }

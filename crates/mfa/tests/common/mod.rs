@@ -537,6 +537,20 @@ impl<S: Store> Store for YieldingStore<S> {
         self.0.remember_push_nonce(key, now).await
     }
 
+    async fn rename_method(&self, user: &UserId, method: MethodId, name: String) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.rename_method(user, method, name).await
+    }
+
+    async fn put_passkey_challenge(
+        &self,
+        user: &UserId,
+        challenge: mfa::store::PasskeyChallenge,
+    ) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.0.put_passkey_challenge(user, challenge).await
+    }
+
     async fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
         self.0.replace_recovery_codes(user, tags).await

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use super::{Failure, OrFail, RACERS, at, fresh_user, named, race, tag};
 use crate::{
-    Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, MethodRecord, PendingEnrollment,
-    PhoneChallenge, PushChallenge, Store, ThrottleRule, ThrottleState, UnixTime, UserId, UserRecord, Verdict,
+    Attempt, AttemptTarget, Consume, Loaded, LoadedCredential, MethodRecord, PasskeyChallenge,
+    PendingEnrollment, PhoneChallenge, PushChallenge, Store, ThrottleRule, ThrottleState, UnixTime, UserId,
+    UserRecord, Verdict,
 };
 
 mod app;
@@ -29,6 +30,7 @@ enum Seen {
     Pending(Option<PendingEnrollment>, Option<PhoneChallenge>),
     RecoveryCode { found: bool, left: usize },
     Push(Option<PushChallenge>, Option<MethodRecord>),
+    Passkey(Option<MethodRecord>, Option<PasskeyChallenge>),
 }
 
 impl Seen {
@@ -42,6 +44,9 @@ impl Seen {
             }
             LoadedCredential::RecoveryCode { found, left } => Seen::RecoveryCode { found, left },
             LoadedCredential::Push { push, method } => Seen::Push(push.cloned(), method.cloned()),
+            LoadedCredential::Passkey { method, challenge } => {
+                Seen::Passkey(method.cloned(), challenge.cloned())
+            }
         };
         (loaded.user.clone(), seen)
     }
