@@ -1,9 +1,9 @@
 //! [`AnyStore`]: the SQL store a URL names, chosen at run time, as one type.
 
 use mfa::store::{
-    Attempt, AttemptTarget, DeviceRecord, KeyCheck, Loaded, MethodRecord, PendingEnrollment, PhoneChallenge,
-    PhoneSend, PushAnswered, PushChallenge, PushFatigue, PushStart, PushState, SealedSecret, Tag,
-    ThrottleState, Verdict,
+    Attempt, AttemptTarget, DeviceRecord, KeyCheck, Loaded, MethodRecord, PasskeyChallenge,
+    PendingEnrollment, PhoneChallenge, PhoneSend, PushAnswered, PushChallenge, PushFatigue, PushStart,
+    PushState, SealedSecret, Tag, ThrottleState, Verdict,
 };
 use mfa::{
     AppPasswordId, AppPasswordRecord, DeviceId, MethodId, PhoneNumber, SendLimit, Store, StoreError,
@@ -220,6 +220,7 @@ impl Store for AnyStore {
         fn insert_method_capped(&self, user: &UserId, method: MethodRecord, cap: usize) -> bool;
         fn remove_method(&self, user: &UserId, method: MethodId) -> Option<MethodRecord>;
         fn remove_all_methods(&self, user: &UserId) -> usize;
+        fn rename_method(&self, user: &UserId, method: MethodId, name: String) -> bool;
         fn update_app_secret(&self, user: &UserId, method: MethodId, secret: SealedSecret) -> bool;
         fn put_pending(&self, user: &UserId, pending: PendingEnrollment) -> ();
         fn get_pending(&self, user: &UserId) -> Option<PendingEnrollment>;
@@ -235,6 +236,7 @@ impl Store for AnyStore {
         fn get_push(&self, user: &UserId) -> Option<PushChallenge>;
         fn answer_push(&self, user: &UserId, challenge: &mfa_push::ChallengeId, state: PushState, now: UnixTime, rule: &ThrottleRule, fatigue: &PushFatigue) -> Option<PushAnswered>;
         fn remember_push_nonce(&self, key: &mfa_push::ReplayKey, now: UnixTime) -> bool;
+        fn put_passkey_challenge(&self, user: &UserId, challenge: PasskeyChallenge) -> ();
         fn replace_recovery_codes(&self, user: &UserId, tags: Vec<Tag>) -> ();
         fn recovery_codes_left(&self, user: &UserId) -> usize;
         fn insert_app_password_capped(&self, user: &UserId, record: AppPasswordRecord, cap: usize) -> bool;

@@ -149,8 +149,12 @@ pub(crate) fn kind_name(kind: MethodKind) -> &'static str {
         MethodKind::Phone(PhoneKind::Alternate) => "alternate",
         MethodKind::Phone(PhoneKind::Office) => "office",
         MethodKind::PushApp => "push_app",
+        MethodKind::Passkey => KIND_PASSKEY,
     }
 }
 
 /// The `kind` of authenticator apps.
 pub(crate) const KIND_APP: &str = "app";
+
+/// The `kind` of passkeys and security keys.
+pub(crate) const KIND_PASSKEY: &str = "passkey";

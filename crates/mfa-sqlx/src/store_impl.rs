@@ -200,6 +200,34 @@ macro_rules! impl_store {
                             .transpose()?;
                         $crate::store_impl::Load::Push { push: Some(push), method }
                     }
+                    mfa::store::AttemptTarget::Passkey(id) => {
+                        // Read after the user's lock, so never older than the last write under it (a
+                        // rename is not undone by the credential's update).
+                        let method = sqlx::query(
+                            "SELECT record, last_accepted_step FROM mfa_methods WHERE user_id = $1 AND method_id = $2",
+                        )
+                        .bind(user.as_str())
+                        .bind(&id.as_bytes()[..])
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .as_ref()
+                        .map($crate::store_impl::method_from_row)
+                        .transpose()?;
+                        let row = sqlx::query("SELECT record FROM mfa_passkey_challenges WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err(db)?;
+                        let challenge = match row {
+                            Some(row) => {
+                                let text: String = row.try_get(0).map_err(db)?;
+                                Some($crate::rows::from_json(&text, "passkey challenge")?)
+                            }
+                            None => None,
+                        };
+                        $crate::store_impl::Load::Passkey { method, challenge }
+                    }
                 })
             }
 
@@ -370,6 +398,38 @@ macro_rules! impl_store {
                             .map_err(db)?
                             .rows_affected()
                     }
+                    (
+                        mfa::store::AttemptTarget::Passkey(id),
+                        Load::Passkey { method: Some(method), challenge: Some(_) },
+                        mfa::store::Consume::Passkey { credential },
+                    ) => {
+                        let mut record = method.clone();
+                        match &mut record.credential {
+                            mfa::store::Credential::Passkey { credential: stored, .. } => *stored = credential,
+                            _ => return Ok(false),
+                        }
+                        // The challenge is used once: deleting it is the compare-and-set.
+                        let taken = sqlx::query("DELETE FROM mfa_passkey_challenges WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected();
+                        if taken == 0 {
+                            return Ok(false);
+                        }
+                        sqlx::query(
+                            "UPDATE mfa_methods SET record = $3 WHERE user_id = $1 AND method_id = $2 AND kind = $4",
+                        )
+                        .bind(user.as_str())
+                        .bind(&id.as_bytes()[..])
+                        .bind($crate::rows::to_json(&record)?)
+                        .bind($crate::rows::KIND_PASSKEY)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                    }
                     _ => 0,
                 };
                 Ok(done > 0)
@@ -424,6 +484,7 @@ macro_rules! impl_store {
                     "DELETE FROM mfa_pending WHERE user_id = $1",
                     "DELETE FROM mfa_phone_challenges WHERE user_id = $1",
                     "DELETE FROM mfa_push_challenges WHERE user_id = $1",
+                    "DELETE FROM mfa_passkey_challenges WHERE user_id = $1",
                     "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
                     "DELETE FROM mfa_app_passwords WHERE user_id = $1",
                     "DELETE FROM mfa_devices WHERE user_id = $1",
@@ -578,6 +639,39 @@ macro_rules! impl_store {
                 Self::drop_challenge_of(&mut tx, user, &ids).await?;
                 tx.commit().await.map_err($crate::rows::db)?;
                 Ok(rows.len())
+            }
+
+            async fn rename_method(
+                &self,
+                user: &mfa::UserId,
+                method: mfa::MethodId,
+                name: String,
+            ) -> Result<bool, mfa::StoreError> {
+                use sqlx::Row as _;
+                let (mut tx, _) = self.lock_user(user).await?;
+                let row = sqlx::query("SELECT record FROM mfa_methods WHERE user_id = $1 AND method_id = $2")
+                    .bind(user.as_str())
+                    .bind(&method.as_bytes()[..])
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::rows::db)?;
+                    return Ok(false);
+                };
+                let text: String = row.try_get(0).map_err($crate::rows::db)?;
+                let mut record: mfa::store::MethodRecord = $crate::rows::from_json(&text, "method record")?;
+                record.name = name;
+                // last_accepted_step lives in its own column, untouched here.
+                let done = sqlx::query("UPDATE mfa_methods SET record = $3 WHERE user_id = $1 AND method_id = $2")
+                    .bind(user.as_str())
+                    .bind(&method.as_bytes()[..])
+                    .bind($crate::rows::to_json(&record)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn update_app_secret(
@@ -790,6 +884,17 @@ macro_rules! impl_store {
                     mfa::store::Verdict::Reject => false,
                     mfa::store::Verdict::Accept(consume) => Self::consume(&mut tx, user, target, &loaded, consume).await?,
                 };
+                // A passkey challenge is used once, right or wrong (an acceptance deleted it already).
+                if !consumed
+                    && matches!(target, mfa::store::AttemptTarget::Passkey(_))
+                    && matches!(loaded, $crate::store_impl::Load::Passkey { challenge: Some(_), .. })
+                {
+                    sqlx::query("DELETE FROM mfa_passkey_challenges WHERE user_id = $1")
+                        .bind(user.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
                 if consumed {
                     // A user with no failures, no lock and no push strikes has nothing to reset: one
                     // write fewer.
@@ -1111,6 +1216,25 @@ macro_rules! impl_store {
                 .map_err($crate::rows::db)?;
                 turn.commit().await.map_err($crate::rows::db)?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn put_passkey_challenge(
+                &self,
+                user: &mfa::UserId,
+                challenge: mfa::store::PasskeyChallenge,
+            ) -> Result<(), mfa::StoreError> {
+                let (mut tx, _) = self.lock_user(user).await?;
+                sqlx::query(
+                    "INSERT INTO mfa_passkey_challenges (user_id, expires_at, record) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET expires_at = excluded.expires_at, record = excluded.record",
+                )
+                .bind(user.as_str())
+                .bind(challenge.expires_at.as_millis())
+                .bind($crate::rows::to_json(&challenge)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::rows::db)?;
+                tx.commit().await.map_err($crate::rows::db)
             }
 
             async fn replace_recovery_codes(
@@ -1457,6 +1581,10 @@ pub(crate) enum Load {
         push: Option<mfa::store::PushChallenge>,
         method: Option<mfa::store::MethodRecord>,
     },
+    Passkey {
+        method: Option<mfa::store::MethodRecord>,
+        challenge: Option<mfa::store::PasskeyChallenge>,
+    },
 }
 
 impl Load {
@@ -1477,6 +1605,10 @@ impl Load {
             Load::Push { push, method } => mfa::store::LoadedCredential::Push {
                 push: push.as_ref(),
                 method: method.as_ref(),
+            },
+            Load::Passkey { method, challenge } => mfa::store::LoadedCredential::Passkey {
+                method: method.as_ref(),
+                challenge: challenge.as_ref(),
             },
         }
     }
