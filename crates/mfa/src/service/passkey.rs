@@ -5,27 +5,29 @@
 //! began, and it is used once: a registration's by [`Store::take_pending`]-like consumption in
 //! [`Store::attempt`], a sign-in's by the attempt that answers it, right or wrong.
 
-use mfa_policy::UnixTime;
-
-use super::Mfa;
-use crate::outcome::Challenge;
-use crate::{Error, MethodRecord, PhoneDelivery, Store, UserId};
-
 /// How long a passkey ceremony (registration or sign-in) may take: 5 minutes, within the range W3C Web
 /// Authentication Level 3 recommends for a ceremony's timeout (§15.1: 300 to 600 seconds).
 pub const PASSKEY_CEREMONY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[cfg(not(feature = "webauthn"))]
-impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
-    pub(super) async fn passkey_challenge(
-        &self,
-        _user: &UserId,
-        _methods: &[MethodRecord],
-        _now: UnixTime,
-    ) -> Result<Challenge, Error> {
-        Err(Error::Unsupported {
-            what: "passkeys (this service is built without the `webauthn` feature)",
-        })
+mod disabled {
+    use mfa_policy::UnixTime;
+
+    use super::super::Mfa;
+    use crate::outcome::Challenge;
+    use crate::{Error, MethodRecord, PhoneDelivery, Store, UserId};
+
+    impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
+        pub(in crate::service) async fn passkey_challenge(
+            &self,
+            _user: &UserId,
+            _methods: &[MethodRecord],
+            _now: UnixTime,
+        ) -> Result<Challenge, Error> {
+            Err(Error::Unsupported {
+                what: "passkeys (this service is built without the `webauthn` feature)",
+            })
+        }
     }
 }
 
@@ -169,7 +171,7 @@ mod enabled {
                             Ok(state) => state,
                             Err(error) => return (Verdict::Abort, Err(error.into())),
                         };
-                        match rp.finish_registration(response, &state) {
+                        match rp.finish_registration(response, state) {
                             Ok(credential) => (
                                 Verdict::Accept(Consume::Pending),
                                 Ok((pending.clone(), credential)),
@@ -279,7 +281,7 @@ mod enabled {
                                 Err(Error::Store(crate::StoreError::Corrupt(what))),
                             );
                         };
-                        match rp.finish_authentication(response, &state) {
+                        match rp.finish_authentication(response, state) {
                             Ok(done) if done.credential_id() == stored.id() => {
                                 stored.apply(&done);
                                 match serde_json::to_string(&stored) {

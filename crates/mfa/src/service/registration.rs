@@ -262,7 +262,7 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
     }
 
     /// Adds a confirmed method and returns it with the proof its confirmation made.
-    async fn add_method(
+    pub(super) async fn add_method(
         &self,
         user: &UserId,
         method: MethodRecord,
