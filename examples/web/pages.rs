@@ -37,6 +37,7 @@ impl From<&MethodSummary> for MethodView {
         let (kind, sms) = match m.kind {
             MethodKind::AuthenticatorApp => ("Authenticator app", false),
             MethodKind::PushApp => ("Authenticator app (push)", false),
+            MethodKind::Passkey => ("Security key or passkey", false),
             MethodKind::Phone(PhoneKind::Mobile) => ("Phone", true),
             MethodKind::Phone(PhoneKind::Office) => ("Office phone", false),
             MethodKind::Phone(_) => ("Alternate phone", false),
