@@ -11,6 +11,22 @@ use std::task::{Context, Poll, Waker};
 
 use common::*;
 
+/// A harness whose hashes take long enough (several milliseconds even in an optimised build) that a
+/// hash handed to the blocking pool cannot have finished by the time the first poll looks at it, even
+/// when the test's thread is descheduled between the two on a loaded machine. With the shared
+/// test configuration's 256 KiB, one pass, a hash took about 0.2 ms, and the first poll sometimes
+/// found it done under load.
+fn slow_hashing(concurrency: Option<usize>) -> Harness {
+    let mut config = config();
+    config.app_passwords.params = mfa_app_password::Argon2Params {
+        m_kib: 16 * 1024,
+        t: 2,
+        p: 1,
+    };
+    config.max_concurrent_hashes = concurrency;
+    harness_with(config, mfa::KeyRing::new(mfa::KeyId(1), &KEY_1).unwrap())
+}
+
 /// Polls `future` once, as a runtime would on its first turn.
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
@@ -18,7 +34,7 @@ fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 
 #[tokio::test]
 async fn verifying_an_app_password_yields_while_it_hashes() {
-    let h = harness();
+    let h = slow_hashing(None);
     let alice = user("alice");
     let at = h.registered(&alice).await;
     let created = h.mfa.create_app_password(&alice, "Mail", at).await.unwrap();
@@ -36,7 +52,7 @@ async fn verifying_an_app_password_yields_while_it_hashes() {
 
 #[tokio::test]
 async fn creating_an_app_password_yields_while_it_hashes() {
-    let h = harness();
+    let h = slow_hashing(None);
     let alice = user("alice");
     let at = h.registered(&alice).await;
 
@@ -59,7 +75,7 @@ fn one_hash_at_a_time() -> Harness {
 
 #[tokio::test]
 async fn dropped_flows_leak_no_hashing_slot_and_store_nothing() {
-    let h = one_hash_at_a_time();
+    let h = slow_hashing(Some(1));
     let alice = user("alice");
     let at = h.registered(&alice).await;
     let created = h.mfa.create_app_password(&alice, "Mail", at).await.unwrap();
