@@ -146,12 +146,21 @@ impl Site {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let address = listener.local_addr().unwrap();
+        // `localhost`, not the IP address: WebAuthn takes no IP address as a relying party id, and
+        // http://localhost is a secure context.
+        let base = format!("http://localhost:{}", address.port());
+        let webauthn = mfa::WebauthnConfig {
+            rp_id: "localhost".into(),
+            rp_name: "mfa-kit demo".into(),
+            origin: base.clone(),
+            extra_origins: Vec::new(),
+        };
         let store = SqliteStore::in_memory().await.unwrap();
         // Push approvals as the service runs them in development mode: a new key, devices at its own address.
         let push = Push {
             key: mfa_push::ServiceKey::generate().unwrap(),
-            base_url: format!("{base}/mfa/push"),
+            base_url: format!("http://{address}/mfa/push"),
         };
         let state = AppState::with_store(
             store,
@@ -159,6 +168,7 @@ impl Site {
             TagSecret::generate().unwrap(),
             Delivery::Outbox,
             Some(push),
+            Some(webauthn),
             Arc::clone(&clock) as Arc<dyn Clock>,
         )
         .await
@@ -1023,3 +1033,4 @@ async fn the_terminal_authenticator_enrolls_and_approves_a_sign_in() {
     );
     browser.close().await;
 }
+
