@@ -1217,7 +1217,16 @@ async fn passkey_registration_sign_in_replay_and_removal() {
     browser.press("Use security key or passkey").await;
     browser.wait_for_heading("Welcome").await;
     browser.open("/security-info").await;
-    let row = "//tr[td[normalize-space()='Security key or passkey']]//button[normalize-space()='Delete']";
+    // Renamed first.
+    let field = "//tr[td[normalize-space()='Security key or passkey']]//input[@name='name']";
+    let field = browser.client.find(Locator::XPath(field)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("Laptop passkey").await.unwrap();
+    let rename = "//tr[td[normalize-space()='Security key or passkey']]//button[normalize-space()='Rename']";
+    let rename = browser.client.find(Locator::XPath(rename)).await.unwrap();
+    browser.click_to_leave(&rename).await;
+    assert_eq!(browser.heading().await, "Security info");
+    let row = "//tr[td[normalize-space()='Laptop passkey']]//button[normalize-space()='Delete']";
     let delete = browser.client.find(Locator::XPath(row)).await.unwrap();
     browser.click_to_leave(&delete).await;
     assert_eq!(browser.heading().await, "Security info");
