@@ -60,6 +60,9 @@ mod outbox;
 #[path = "../examples/web/pages.rs"]
 mod pages;
 #[allow(dead_code)]
+#[path = "../examples/web/passkey.rs"]
+mod passkey;
+#[allow(dead_code)]
 #[path = "../examples/web/password.rs"]
 mod password;
 #[allow(dead_code)]
@@ -133,6 +136,7 @@ async fn start() -> Site {
         KeyRing::generate(KeyId(1)).expect("keys"),
         TagSecret::generate().expect("tag secret"),
         Delivery::Nowhere,
+        None,
         None,
         Arc::new(SystemClock),
     )

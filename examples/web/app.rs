@@ -13,7 +13,7 @@ use axum::{Form, Router};
 use mfa::{
     BoxedPhoneDelivery, Channel, Clock, Config, DeliveryError, KeyRing, MessageId, Mfa, MfaState,
     PhoneDelivery, PhoneMessage, PhoneNumber, RecordingPhoneDelivery, Store, SystemClock, TagSecret,
-    UnixTime, UserId,
+    UnixTime, UserId, WebauthnConfig,
 };
 use mfa_axum::{CsrfToken, ErrorResponse, MfaWeb, Rejection, SignInStage, WebConfig, require_csrf};
 use mfa_sqlx::SqliteStore;
@@ -22,7 +22,7 @@ use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 use crate::accounts::{Account, Accounts, DEMO};
 use crate::pages::{ErrorPage, render};
-use crate::{admin, auth, mail, outbox, password, push, security_info};
+use crate::{admin, auth, mail, outbox, passkey, password, push, security_info};
 
 /// The facade on the embedded SQLite file, with the delivery chosen at start-up ([`Delivery`]).
 pub(crate) type Service = Mfa<SqliteStore, BoxedPhoneDelivery>;
@@ -91,10 +91,11 @@ impl AppState {
         tags: TagSecret,
         delivery: Delivery,
         push: Option<Push>,
+        webauthn: Option<WebauthnConfig>,
     ) -> Result<Self, String> {
         let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| e.to_string())?;
-        Self::with_store(store, keys, tags, delivery, push, Arc::new(SystemClock)).await
+        Self::with_store(store, keys, tags, delivery, push, webauthn, Arc::new(SystemClock)).await
     }
 
     /// The service on `store` reading time from `clock`, with the demo accounts' MFA states set, and
@@ -105,6 +106,7 @@ impl AppState {
         tags: TagSecret,
         delivery: Delivery,
         push: Option<Push>,
+        webauthn: Option<WebauthnConfig>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let config = Config {
@@ -127,6 +129,12 @@ impl AppState {
             mfa = mfa
                 .with_push(push.key, &push.base_url)
                 .map_err(|e| format!("push approvals: {e}"))?;
+        }
+        // Security keys and passkeys, for the relying party the service's address names.
+        if let Some(config) = &webauthn {
+            mfa = mfa
+                .with_webauthn(config)
+                .map_err(|e| format!("security keys and passkeys: {e}"))?;
         }
         let mfa = Arc::new(mfa);
         // Plain HTTP on 127.0.0.1: cookies without `Secure`. Behind TLS, use `WebConfig::default()`.
@@ -193,7 +201,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/", get(auth::home))
         .route("/static/style.css", get(style))
         .route("/static/push.js", get(push_script))
+        .route("/static/passkey.js", get(passkey_script))
         .merge(auth::routes())
+        .merge(passkey::routes())
         .merge(push::routes())
         .merge(security_info::routes())
         .merge(password::routes())
@@ -246,6 +256,13 @@ async fn push_script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("static/push.js"),
+    )
+}
+
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/passkey.js"),
     )
 }
 

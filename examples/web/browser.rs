@@ -146,12 +146,21 @@ impl Site {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let address = listener.local_addr().unwrap();
+        // `localhost`, not the IP address: WebAuthn takes no IP address as a relying party id, and
+        // http://localhost is a secure context.
+        let base = format!("http://localhost:{}", address.port());
+        let webauthn = mfa::WebauthnConfig {
+            rp_id: "localhost".into(),
+            rp_name: "mfa-kit demo".into(),
+            origin: base.clone(),
+            extra_origins: Vec::new(),
+        };
         let store = SqliteStore::in_memory().await.unwrap();
         // Push approvals as the service runs them in development mode: a new key, devices at its own address.
         let push = Push {
             key: mfa_push::ServiceKey::generate().unwrap(),
-            base_url: format!("{base}/mfa/push"),
+            base_url: format!("http://{address}/mfa/push"),
         };
         let state = AppState::with_store(
             store,
@@ -159,6 +168,7 @@ impl Site {
             TagSecret::generate().unwrap(),
             Delivery::Outbox,
             Some(push),
+            Some(webauthn),
             Arc::clone(&clock) as Arc<dyn Clock>,
         )
         .await
@@ -1021,5 +1031,253 @@ async fn the_terminal_authenticator_enrolls_and_approves_a_sign_in() {
         terminal_authenticator(&file, &["pending"]).await,
         "no pending sign-in requests\n"
     );
+    browser.close().await;
+}
+
+/// A command of the WebDriver extension for WebAuthn (W3C Web Authentication Level 2, §11 "WebDriver
+/// Extensions"): `POST` (or `DELETE`) `/session/{id}/webauthn/{path}` with a JSON body.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    method: axum::http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/webauthn/{}", self.path))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (axum::http::Method, Option<String>) {
+        (self.method.clone(), self.body.as_ref().map(ToString::to_string))
+    }
+}
+
+impl Browser {
+    /// Adds a virtual authenticator to the browser (a platform authenticator holding passkeys, the
+    /// user verified each time); answers its id.
+    async fn add_authenticator(&self) -> String {
+        let answer = self
+            .client
+            .issue_cmd(WebAuthnCommand {
+                method: axum::http::Method::POST,
+                path: "authenticator".to_owned(),
+                body: Some(json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                })),
+            })
+            .await
+            .unwrap();
+        answer.as_str().unwrap().to_owned()
+    }
+
+    async fn remove_authenticator(&self, id: &str) {
+        self.client
+            .issue_cmd(WebAuthnCommand {
+                method: axum::http::Method::DELETE,
+                path: format!("authenticator/{id}"),
+                body: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Puts a credential for `rp_id` on the authenticator `id`.
+    async fn add_credential(&self, id: &str, rp_id: &str) {
+        // A P-256 key made for this test (PKCS #8, base64url): the key of a phishing site's passkey.
+        const KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg8-NHYfSM6G1EKJX8xno_aLJT-RDr1Dgoxyo44g3tbye\
+                           hRANCAATY9lB9vfcgRp9JxeiGmKJZBkaCxRfvyHH0cx9YGhV6XtQubTF1SU8B_f34A48Y7DaxhgH7O1qyHmNJUTo2PmsT";
+        self.client
+            .issue_cmd(WebAuthnCommand {
+                method: axum::http::Method::POST,
+                path: format!("authenticator/{id}/credential"),
+                body: Some(json!({
+                    "credentialId": "ZXZpbC1jcmVkZW50aWFs",
+                    "isResidentCredential": true,
+                    "rpId": rp_id,
+                    "privateKey": KEY,
+                    "signCount": 0,
+                    "userHandle": "dXNlcg",
+                })),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Posts `body` (JSON) to `path` from the page, with the page's CSRF token, as its script does:
+    /// answers the status and the body.
+    async fn post_json(&self, path: &str, body: &str) -> (u16, String) {
+        let script = "var x = new XMLHttpRequest(); x.open('POST', arguments[0], false); \
+                      x.setRequestHeader('content-type', 'application/json'); \
+                      x.setRequestHeader('x-csrf-token', document.querySelector('input[name=csrf_token]').value); \
+                      x.send(arguments[1]); return [x.status, x.responseText];";
+        let answer = self
+            .client
+            .execute(script, vec![json!(path), json!(body)])
+            .await
+            .unwrap();
+        (
+            u16::try_from(answer[0].as_u64().unwrap()).unwrap(),
+            answer[1].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// From now on the page's posts of a passkey answer are kept in `localStorage` (`posted`), where
+    /// the test reads them after the page has moved on.
+    async fn capture_passkey_answers(&self) {
+        let script = "var f = window.fetch; window.fetch = function (url, init) { \
+                        if (String(url).indexOf('/passkey/finish') >= 0) { localStorage.setItem('posted', init.body); } \
+                        return f.apply(this, arguments); };";
+        self.client.execute(script, vec![]).await.unwrap();
+    }
+
+    async fn captured_passkey_answer(&self) -> String {
+        let answer = self
+            .client
+            .execute("return localStorage.getItem('posted');", vec![])
+            .await
+            .unwrap();
+        answer.as_str().unwrap().to_owned()
+    }
+}
+
+/// Adds an authenticator app for `username`, who has a method already, through the facade (as after a
+/// fresh verification); answers the key as typed.
+async fn with_app_too(site: &Site, username: &str) -> String {
+    let account = site.state.accounts.by_name(username).unwrap();
+    let mfa = &site.state.mfa;
+    let enrollment = mfa
+        .begin_app_enrollment(&account.user, username, "Authenticator app", Some(site.now()))
+        .await
+        .unwrap();
+    let key = enrollment.secret_for_typing().to_string();
+    mfa.confirm_app_enrollment(&account.user, enrollment.method(), &site.app_code(&key))
+        .await
+        .unwrap();
+    site.next_step();
+    key
+}
+
+/// Scenario: a passkey registered at "More information required" signs in; its answer replayed is
+/// refused; once removed on the security info page it signs in no more.
+#[tokio::test]
+async fn passkey_registration_sign_in_replay_and_removal() {
+    let site = Site::start("passkey").await;
+    let (user, password) = site.user("grace", false, MfaState::Enforced).await;
+    let browser = site.browser().await;
+    browser.add_authenticator().await;
+
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "More information required");
+    browser.press("use a security key or passkey").await;
+    assert_eq!(browser.heading().await, "Set up a security key or passkey");
+    browser.screenshot("register-passkey").await;
+    browser.press("Set up").await;
+    browser.wait_for_heading("Welcome").await;
+    // An app too, so that the account keeps a method once the passkey is gone.
+    let key = with_app_too(&site, &user).await;
+
+    // Sign-in with the passkey, the answer the page posts kept. (A new method may have ended the
+    // session already.)
+    browser.open("/").await;
+    if browser.heading().await.starts_with("Welcome") {
+        browser.sign_out().await;
+    }
+    browser.sign_in(&user, &password).await;
+    assert_eq!(
+        browser.heading().await,
+        "Use your security key or passkey",
+        "{}",
+        browser.body().await
+    );
+    browser.screenshot("passkey-sign-in").await;
+    browser.capture_passkey_answers().await;
+    browser.press("Use security key or passkey").await;
+    browser.wait_for_heading("Welcome").await;
+    let posted = browser.captured_passkey_answer().await;
+    assert!(posted.contains("authenticatorData"), "{posted}");
+
+    // The same answer again, for a new sign-in with a new challenge: refused.
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    let (status, _) = browser.post_json("/sign-in/passkey/options", "{}").await;
+    assert_eq!(status, 200);
+    let (status, body) = browser.post_json("/sign-in/passkey/finish", &posted).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("wasn't accepted"), "{body}");
+    browser.open("/").await;
+    assert_eq!(browser.heading().await, "Use your security key or passkey");
+
+    // Signed in with it for real, then removed on the security info page.
+    browser.press("Use security key or passkey").await;
+    browser.wait_for_heading("Welcome").await;
+    browser.open("/security-info").await;
+    // Renamed first.
+    let field = "//tr[td[normalize-space()='Security key or passkey']]//input[@name='name']";
+    let field = browser.client.find(Locator::XPath(field)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("Laptop passkey").await.unwrap();
+    let rename = "//tr[td[normalize-space()='Security key or passkey']]//button[normalize-space()='Rename']";
+    let rename = browser.client.find(Locator::XPath(rename)).await.unwrap();
+    browser.click_to_leave(&rename).await;
+    assert_eq!(browser.heading().await, "Security info");
+    let row = "//tr[td[normalize-space()='Laptop passkey']]//button[normalize-space()='Delete']";
+    let delete = browser.client.find(Locator::XPath(row)).await.unwrap();
+    browser.click_to_leave(&delete).await;
+    assert_eq!(browser.heading().await, "Security info");
+    assert!(browser.client.find(Locator::XPath(row)).await.is_err());
+
+    // Now the sign-in asks for the app's code, and the passkey is refused.
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "Enter code");
+    let (status, body) = browser.post_json("/sign-in/passkey/options", "{}").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = browser.post_json("/sign-in/passkey/finish", &posted).await;
+    assert_eq!(status, 401, "{body}");
+    browser.enter_code(&site.app_code(&key), false).await;
+    site.next_step();
+    browser.wait_for_heading("Welcome").await;
+    browser.close().await;
+}
+
+/// Scenario: the only passkey the browser holds is another site's (relying party id `evil.example`):
+/// the sign-in is refused on the page.
+#[tokio::test]
+async fn a_passkey_of_another_relying_party_is_refused() {
+    let site = Site::start("passkey-rp").await;
+    let (user, password) = site.user("heidi", false, MfaState::Enforced).await;
+    let browser = site.browser().await;
+    let genuine = browser.add_authenticator().await;
+    browser.sign_in(&user, &password).await;
+    browser.press("use a security key or passkey").await;
+    browser.press("Set up").await;
+    browser.wait_for_heading("Welcome").await;
+
+    // The genuine authenticator gone; another holds only a credential for evil.example.
+    browser.remove_authenticator(&genuine).await;
+    let other = browser.add_authenticator().await;
+    browser.add_credential(&other, "evil.example").await;
+    browser.sign_out().await;
+    browser.sign_in(&user, &password).await;
+    assert_eq!(browser.heading().await, "Use your security key or passkey");
+    browser.css("#passkey button").await.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let error = browser.css("#passkey-error").await;
+        if error.is_displayed().await.unwrap() && !error.text().await.unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no refusal shown within 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(browser.heading().await, "Use your security key or passkey");
+    browser.open("/").await;
+    assert_ne!(browser.heading().await, "Welcome");
     browser.close().await;
 }

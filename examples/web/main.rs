@@ -13,6 +13,8 @@
 //! send them through a real provider instead. Push approvals ("Approve a request on my authenticator
 //! app") use a service key generated at start in development mode, else `MFA_PUSH_KEY`; the devices
 //! talk to `/mfa/push` on this service (`MFA_PUSH_BASE_URL` to say another public address).
+//! Security keys and passkeys are for the relying party `localhost` at `http://localhost:PORT` (browse
+//! there, not 127.0.0.1), or `MFA_WEBAUTHN_RP_ID` and `MFA_WEBAUTHN_ORIGIN`.
 //! The demo accounts it prints are the host's own concern (see `accounts.rs`), not the library's.
 
 mod accounts;
@@ -24,6 +26,7 @@ mod browser;
 mod mail;
 mod outbox;
 mod pages;
+mod passkey;
 mod password;
 mod push;
 mod security_info;
@@ -69,7 +72,9 @@ fn options() -> Result<Options, String> {
                      PORT (default 8080) may also come from the PORT variable; without --data-dir the \
                      database goes to a new temporary directory.\n\
                      MFA_KEYS and MFA_TAG_SECRET (from `mfa key new`) turn development mode off; \
-                     MFA_PUSH_KEY (a 32-byte seed, base64url) and MFA_PUSH_BASE_URL set up push approvals; the \
+                     MFA_PUSH_KEY (a 32-byte seed, base64url) and MFA_PUSH_BASE_URL set up push approvals; \
+                     MFA_WEBAUTHN_RP_ID and MFA_WEBAUTHN_ORIGIN the relying party of security keys and \
+                     passkeys (default localhost, http://localhost:PORT); the \
                      variables of mfa-delivery (MFA_DELIVERY_PROVIDER, TWILIO_*, VONAGE_*, MFA_WEBHOOK_*) \
                      choose a phone provider."
                     .to_owned());
@@ -154,7 +159,9 @@ async fn serve(options: Options) -> Result<(), String> {
         Some(push) => format!("on, devices at {}", push.base_url),
         None => "off (set MFA_PUSH_KEY to turn them on)".to_owned(),
     };
-    let state = app::AppState::open(&database, keys, tags, delivery, push).await?;
+    let webauthn = webauthn_setup(options.port);
+    let passkeys_by = format!("for {} at {}", webauthn.rp_id, webauthn.origin);
+    let state = app::AppState::open(&database, keys, tags, delivery, push, Some(webauthn)).await?;
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -166,6 +173,7 @@ async fn serve(options: Options) -> Result<(), String> {
     }
     println!("texts and calls: {sent_by}");
     println!("push approvals: {push_by}");
+    println!("security keys and passkeys: {passkeys_by} (browse there: WebAuthn refuses IP addresses)");
     if state.outbox.is_some() {
         println!("outbox: http://{address}/dev/outbox");
     }
@@ -203,6 +211,20 @@ fn push_setup(dev: bool, address: SocketAddr) -> Result<Option<app::Push>, Strin
     let base_url =
         std::env::var("MFA_PUSH_BASE_URL").unwrap_or_else(|_| format!("http://{address}/mfa/push"));
     Ok(Some(app::Push { key, base_url }))
+}
+
+/// Security keys and passkeys: the relying party is this service's own address, `localhost` and
+/// `http://localhost:{port}` (a secure context, where an IP address would be refused as a relying party
+/// id), unless `MFA_WEBAUTHN_RP_ID` and `MFA_WEBAUTHN_ORIGIN` say the public name and `https://` origin.
+fn webauthn_setup(port: u16) -> mfa::WebauthnConfig {
+    let rp_id = std::env::var("MFA_WEBAUTHN_RP_ID").unwrap_or_else(|_| "localhost".to_owned());
+    let origin = std::env::var("MFA_WEBAUTHN_ORIGIN").unwrap_or_else(|_| format!("http://localhost:{port}"));
+    mfa::WebauthnConfig {
+        rp_id,
+        rp_name: "mfa-kit demo".to_owned(),
+        origin,
+        extra_origins: Vec::new(),
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix, stops the service (and removes the temporary database). A signal

@@ -26,6 +26,8 @@ pub(crate) struct MethodView {
     pub(crate) is_app: bool,
     /// A push app: "Approve a request on my authenticator app".
     pub(crate) is_push: bool,
+    /// A security key or passkey (WebAuthn): the browser answers, no code.
+    pub(crate) is_passkey: bool,
     /// Texts can go to it (a mobile phone).
     pub(crate) sms: bool,
     pub(crate) number: String,
@@ -48,6 +50,7 @@ impl From<&MethodSummary> for MethodView {
             kind,
             is_app: m.kind == MethodKind::AuthenticatorApp,
             is_push: m.kind == MethodKind::PushApp,
+            is_passkey: m.kind == MethodKind::Passkey,
             sms,
             number: m.masked_number.clone().unwrap_or_default(),
             is_default: m.is_default,
@@ -269,4 +272,12 @@ pub(crate) fn when(at: mfa::UnixTime) -> String {
     jiff::Timestamp::from_millisecond(at.as_millis())
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// Registering a security key or passkey: the browser makes the credential (`/static/passkey.js`).
+#[derive(Template)]
+#[template(path = "register_passkey.html")]
+pub(crate) struct PasskeyRegisterPage {
+    pub(crate) csrf: String,
+    pub(crate) during_sign_in: bool,
 }

@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/security-info", get(page))
         .route("/security-info/default", post(set_default))
         .route("/security-info/remove", post(remove))
+        .route("/security-info/rename", post(rename))
         .route("/security-info/app-passwords", post(create_app_password))
         .route("/security-info/app-passwords/delete", post(delete_app_password))
         .route("/security-info/recovery-codes", post(recovery_codes))
@@ -101,6 +102,20 @@ async fn set_default(
     PageForm(form): PageForm<MethodForm>,
 ) -> Response {
     match app.mfa.set_default_method(&user.user, form.method).await {
+        Ok(()) => back(),
+        Err(error) => mfa_error(&app, error),
+    }
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    method: MethodId,
+    name: String,
+}
+
+/// A security key or passkey renamed (a label only: no fresh verification asked).
+async fn rename(State(app): State<AppState>, user: User, PageForm(form): PageForm<RenameForm>) -> Response {
+    match app.mfa.rename_method(&user.user, form.method, &form.name).await {
         Ok(()) => back(),
         Err(error) => mfa_error(&app, error),
     }

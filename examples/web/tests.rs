@@ -131,6 +131,7 @@ async fn service(dev: bool) -> Router {
             crate::app::Delivery::Nowhere
         },
         None,
+        None,
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await
@@ -729,6 +730,7 @@ async fn with_a_provider_configured_codes_go_to_it_and_the_outbox_is_not_mounted
         TagSecret::generate().unwrap(),
         crate::app::Delivery::Provider(provider),
         None,
+        None,
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await
@@ -774,6 +776,7 @@ async fn service_with_push() -> Router {
         TagSecret::generate().unwrap(),
         crate::app::Delivery::Outbox,
         Some(push),
+        None,
         std::sync::Arc::new(mfa::SystemClock),
     )
     .await

@@ -36,6 +36,10 @@ use crate::{DeviceCookie, ErrorResponse, MfaWeb, Rejection, SignInState, SignedI
 /// | `POST /push/status` `{"remember_as"?}` | likewise | [`MfaWeb::push_status`] on the session's push: `{"status": "waiting", "expires_at"}`, `denied`, `wrong_number`, `expired`, or `{"status": "approved", "verified_at", "recovery_codes_left": null}`, which completes the sign-in as `/verify` does (with `remember_as`, the device cookie) |
 /// | `POST /register/push` `{"name"?, "account"?}` | likewise; a user with methods needs a fresh proof | [`MfaWeb::begin_push_enrollment`]: `{"method", "uri", "qr_svg", "qr_data_url", "expires_at"}` (`name` defaults to `Authenticator app (push)`) |
 /// | `POST /register/push/status` `{"remember_as"?}` | likewise | [`MfaWeb::push_enrollment_status`]: `{"status": "waiting"}` until the app has enrolled, then `{"status": "enrolled", "method", "verified_at"}`, as `/register/app/confirm` |
+/// | `POST /register/passkey` `{"name"?, "kind"?, "user_name"?}` | likewise; a user with methods needs a fresh proof | (feature `webauthn`) [`MfaWeb::begin_passkey_enrollment`]: `{"method", "options", "expires_at"}`, the options for `navigator.credentials.create()` (`name` defaults to `Passkey`, `kind` `passkey` or `security_key` to `passkey`, `user_name` to the user id); the session keeps the pending method |
+/// | `POST /register/passkey/confirm` `{"credential", "remember_as"?}` | likewise | (feature `webauthn`) [`MfaWeb::confirm_passkey_enrollment`] with the browser's `PublicKeyCredential` as JSON, then as `/register/app/confirm`: `{"method", "verified_at"}` |
+/// | `POST /passkey` `{"method"?}` | a pending sign-in or a signed-in user | (feature `webauthn`) [`MfaWeb::passkey_options`]: the [`PasskeySent`](mfa::PasskeySent) `{"options", "expires_at"}` for `navigator.credentials.get()` |
+/// | `POST /passkey/verify` `{"credential", "remember_as"?}` | likewise | (feature `webauthn`) [`MfaWeb::verify_passkey`] with the browser's answer, then as `/verify`: `{"verified_at", "recovery_codes_left": null}` |
 /// | `POST /register/phone` `{"kind", "number", "channel"?}` | likewise | [`Mfa::begin_phone_enrollment`] (`kind` `mobile`, `office` or `alternate`; `number` E.164; `channel` `sms` or `voice`, by default SMS to a mobile, a call to the others): the [`CodeSent`](mfa::CodeSent) |
 /// | `POST /register/phone/confirm` `{"method", "code", "remember_as"?}` | likewise | [`Mfa::confirm_phone_enrollment`], then as `/register/app/confirm` |
 /// | `GET /recovery-codes` | signed in | `{"left": n}` |
@@ -96,7 +100,7 @@ where
     S: Store + 'static,
     P: PhoneDelivery + 'static,
 {
-    Router::new()
+    let router = Router::new()
         .route("/challenge", post(challenge::<S, P>))
         .route("/verify", post(verify::<S, P>))
         .route("/register/app", post(begin_app::<S, P>))
@@ -121,8 +125,127 @@ where
         )
         .route("/app-passwords/{id}", delete(revoke_app_password::<S, P>))
         .route("/devices", get(devices::<S, P>))
-        .route("/devices/{id}", delete(forget_device::<S, P>))
-        .layer(map_response(no_store))
+        .route("/devices/{id}", delete(forget_device::<S, P>));
+    #[cfg(feature = "webauthn")]
+    let router = router.merge(passkey_routes::<St, S, P>());
+    router.layer(map_response(no_store))
+}
+
+/// The passkey routes (feature `webauthn`).
+#[cfg(feature = "webauthn")]
+fn passkey_routes<St, S, P>() -> Router<St>
+where
+    St: Clone + Send + Sync + 'static,
+    MfaWeb: FromRef<St>,
+    Arc<Mfa<S, P>>: FromRef<St>,
+    S: Store + 'static,
+    P: PhoneDelivery + 'static,
+{
+    Router::new()
+        .route("/register/passkey", post(passkey::begin::<S, P>))
+        .route("/register/passkey/confirm", post(passkey::confirm::<S, P>))
+        .route("/passkey", post(passkey::options::<S, P>))
+        .route("/passkey/verify", post(passkey::verify::<S, P>))
+}
+
+#[cfg(feature = "webauthn")]
+mod passkey {
+    use std::sync::Arc;
+
+    use axum::Json;
+    use axum::extract::State;
+    use axum::response::{IntoResponse, Response};
+    use mfa::{CredentialKind, Mfa, PhoneDelivery, Store};
+    use serde::Deserialize;
+    use tower_sessions::Session;
+
+    use super::{Body, PushRequest, account_label, remember, sign_in_of};
+    use crate::{ErrorResponse, MfaWeb};
+
+    #[derive(Deserialize)]
+    pub(super) struct BeginRequest {
+        /// The method's name in the security info (default `Passkey`).
+        name: Option<String>,
+        /// A passkey or a security key (default a passkey).
+        kind: Option<CredentialKind>,
+        /// The account the authenticator shows (default the user id).
+        user_name: Option<String>,
+    }
+
+    /// The browser's answer: the `PublicKeyCredential` as JSON.
+    #[derive(Deserialize)]
+    pub(super) struct AnswerRequest {
+        credential: serde_json::Value,
+        remember_as: Option<String>,
+    }
+
+    impl AnswerRequest {
+        fn bytes(&self, web: &MfaWeb) -> Result<Vec<u8>, ErrorResponse> {
+            serde_json::to_vec(&self.credential).map_err(|_| web.error(mfa::Error::Rejected))
+        }
+    }
+
+    pub(super) async fn begin<S: Store, P: PhoneDelivery>(
+        State(mfa): State<Arc<Mfa<S, P>>>,
+        State(web): State<MfaWeb>,
+        session: Session,
+        Body(request): Body<BeginRequest>,
+    ) -> Result<Response, ErrorResponse> {
+        let who = sign_in_of(&web, &session).await?;
+        let user_name = account_label(request.user_name.as_deref(), &who.user).map_err(|e| web.error(e))?;
+        let name = request.name.as_deref().unwrap_or("Passkey");
+        let kind = request.kind.unwrap_or(CredentialKind::Passkey);
+        let begun = web
+            .begin_passkey_enrollment(&mfa, &session, &user_name, name, kind)
+            .await?;
+        Ok(Json(begun).into_response())
+    }
+
+    /// The session records the registration's proof (in [`MfaWeb::confirm_passkey_enrollment`]);
+    /// with `remember_as`, the device is remembered.
+    pub(super) async fn confirm<S: Store, P: PhoneDelivery>(
+        State(mfa): State<Arc<Mfa<S, P>>>,
+        State(web): State<MfaWeb>,
+        session: Session,
+        Body(request): Body<AnswerRequest>,
+    ) -> Result<Response, ErrorResponse> {
+        let response = request.bytes(&web)?;
+        let enrolled = web.confirm_passkey_enrollment(&mfa, &session, &response).await?;
+        let cookie = remember(&mfa, &web, &enrolled.proof, request.remember_as.as_deref()).await?;
+        let body = serde_json::json!({
+            "method": enrolled.method,
+            "verified_at": enrolled.proof.at(),
+        });
+        Ok((cookie, Json(body)).into_response())
+    }
+
+    pub(super) async fn options<S: Store, P: PhoneDelivery>(
+        State(mfa): State<Arc<Mfa<S, P>>>,
+        State(web): State<MfaWeb>,
+        session: Session,
+        Body(request): Body<PushRequest>,
+    ) -> Result<Response, ErrorResponse> {
+        let sent = web.passkey_options(&mfa, &session, request.method).await?;
+        Ok(Json(sent).into_response())
+    }
+
+    /// The session records the proof (in [`MfaWeb::verify_passkey`]), as `/verify` does; with
+    /// `remember_as`, the device is remembered.
+    pub(super) async fn verify<S: Store, P: PhoneDelivery>(
+        State(mfa): State<Arc<Mfa<S, P>>>,
+        State(web): State<MfaWeb>,
+        session: Session,
+        Body(request): Body<AnswerRequest>,
+    ) -> Result<Response, ErrorResponse> {
+        let response = request.bytes(&web)?;
+        let proof = web.verify_passkey(&mfa, &session, &response).await?;
+        let cookie = remember(&mfa, &web, &proof, request.remember_as.as_deref()).await?;
+        let body = serde_json::json!({
+            "verified_at": proof.at(),
+            "recovery_codes_left": proof.recovery_codes_left(),
+        });
+        Ok((cookie, Json(body)).into_response())
+    }
 }
 
 /// Every answer is about one user's session and security info, some of it shown once: no cache keeps it.

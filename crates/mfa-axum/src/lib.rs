@@ -5,6 +5,8 @@ mod device_cookie;
 mod error;
 mod extract;
 mod json;
+#[cfg(feature = "webauthn")]
+mod passkey;
 mod push;
 mod session;
 mod web;

@@ -444,6 +444,10 @@ impl MfaWeb {
         session.remove_value(STATE_KEY).await?;
         session.remove_value(PUSH_KEY).await?;
         session.remove_value(PUSH_ENROLLMENT_KEY).await?;
+        #[cfg(feature = "webauthn")]
+        session
+            .remove_value(crate::passkey::PASSKEY_ENROLLMENT_KEY)
+            .await?;
         Ok(())
     }
 }

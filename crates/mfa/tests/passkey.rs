@@ -207,3 +207,36 @@ async fn without_with_webauthn_passkeys_are_unsupported() {
         .await;
     assert!(matches!(begun, Err(Error::Unsupported { .. })));
 }
+
+#[tokio::test]
+async fn a_passkey_is_renamed_with_a_checked_name_and_no_event_and_still_signs_in() {
+    let (mfa, _, events) = service();
+    let alice = UserId::new("alice").unwrap();
+    let mut key = SoftAuthenticator::security_key(7);
+    let method = register(&mfa, &alice, &mut key, CredentialKind::SecurityKey).await;
+    let before = events.events().len();
+
+    mfa.rename_method(&alice, method, "  Blue key  ").await.unwrap();
+    let listed = mfa.list_methods(&alice).await.unwrap();
+    assert_eq!(listed[0].name, "Blue key");
+    assert_eq!(events.events().len(), before, "a rename emits nothing");
+
+    for bad in ["", "   ", "tab\there"] {
+        assert!(
+            matches!(
+                mfa.rename_method(&alice, method, bad).await,
+                Err(Error::InvalidName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let unknown = MethodId::generate().unwrap();
+    assert!(matches!(
+        mfa.rename_method(&alice, unknown, "Red key").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(mfa.list_methods(&alice).await.unwrap()[0].name, "Blue key");
+
+    let answer = key.authenticate(&options(&mfa, &alice, method).await);
+    mfa.verify_passkey(&alice, &answer).await.unwrap();
+}

@@ -203,6 +203,19 @@ impl Host {
             .with_push(mfa_push::ServiceKey::from_seed(&[0x33; 32]), PUSH_BASE_URL)
             .unwrap(),
         );
+        // Passkeys for the relying party of mfa-webauthn's test software authenticator.
+        #[cfg(feature = "webauthn")]
+        let mfa = Arc::new(
+            Arc::into_inner(mfa)
+                .unwrap()
+                .with_webauthn(&mfa::WebauthnConfig {
+                    rp_id: "example.com".into(),
+                    rp_name: "Example".into(),
+                    origin: "https://example.com".into(),
+                    extra_origins: Vec::new(),
+                })
+                .unwrap(),
+        );
         let web = MfaWeb::new(Arc::clone(&mfa), config).with_clock(clock.clone());
         let alice = UserId::new(ALICE).unwrap();
         mfa.set_mfa_state(&alice, MfaState::Enforced).await.unwrap();

@@ -346,6 +346,18 @@ impl<S: Store, P: PhoneDelivery> Mfa<S, P> {
         Ok(())
     }
 
+    /// Renames `method` (its name in the security info, checked as every name is: trimmed, 1 to
+    /// [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters, no control characters). Not a sensitive
+    /// action and no event: a name is only a label. [`Error::NotFound`] without such a method.
+    pub async fn rename_method(&self, user: &UserId, method: MethodId, name: &str) -> Result<(), Error> {
+        let name = checked_name(name)?;
+        if self.store.rename_method(user, method, name).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound { what: "method" })
+        }
+    }
+
     /// Removes a method (step-up). Every device verifies again afterwards (methods changed).
     pub async fn remove_method(
         &self,
