@@ -240,3 +240,38 @@ async fn a_passkey_is_renamed_with_a_checked_name_and_no_event_and_still_signs_i
     let answer = key.authenticate(&options(&mfa, &alice, method).await);
     mfa.verify_passkey(&alice, &answer).await.unwrap();
 }
+
+/// A ceremony begun on one instance is finished on another: the state is in the shared store.
+#[tokio::test]
+async fn another_instance_finishes_the_ceremonies_one_began() {
+    let (first, store, _) = service();
+    let second = Mfa::new(
+        Config::default(),
+        KeyRing::new(KeyId(1), &[0x11; 32]).unwrap(),
+        TagSecret::from_bytes(&[0x33; 32]).unwrap(),
+        store.clone(),
+        RecordingPhoneDelivery::new(),
+    )
+    .unwrap()
+    .with_clock(Arc::new(ManualClock::new(UnixTime::from_secs(1_700_000_000))))
+    .with_webauthn(&soft::config())
+    .unwrap();
+    let alice = UserId::new("alice").unwrap();
+    let mut key = SoftAuthenticator::security_key(7);
+    let begun = first
+        .begin_passkey_enrollment(&alice, "alice", "Key", CredentialKind::SecurityKey, None)
+        .await
+        .unwrap();
+    let response = key.register(&begun.options.to_string());
+    second
+        .confirm_passkey_enrollment(&alice, begun.method, &response)
+        .await
+        .unwrap();
+    let answer = key.authenticate(&options(&second, &alice, begun.method).await);
+    first.verify_passkey(&alice, &answer).await.unwrap();
+    // And not twice, whichever instance is asked.
+    assert!(matches!(
+        second.verify_passkey(&alice, &answer).await,
+        Err(Error::Rejected)
+    ));
+}

@@ -578,3 +578,43 @@ async fn without_with_push_the_flows_say_so() {
         Err(Error::PushNotConfigured)
     ));
 }
+
+/// Two instances of the service on one store: a push sent by one is fetched and answered through the
+/// other and collected by the first; a replayed request is refused by either.
+#[tokio::test]
+async fn instances_sharing_a_store_share_pushes_and_nonces() {
+    let w = world();
+    let other = Mfa::new(
+        Config {
+            issuer: "Example".to_owned(),
+            ..Config::default()
+        },
+        KeyRing::new(KeyId(1), &[0x11; 32]).unwrap(),
+        TagSecret::from_bytes(&[0x33; 32]).unwrap(),
+        w.store.clone(),
+        RecordingPhoneDelivery::new(),
+    )
+    .unwrap()
+    .with_clock(w.clock.clone())
+    .with_push(ServiceKey::from_seed(&[7; 32]), "https://example.com/mfa/push")
+    .unwrap();
+    let alice = UserId::new("alice").unwrap();
+    let (device, method) = enroll(&w, &alice).await;
+    let sent = sign_in_push(&w, &alice, method).await;
+    let body = device.answer_body(&w, &sent.challenge, approve(&sent.number.to_string()));
+    let reply = other.push_device_answer(body.as_bytes()).await.unwrap();
+    assert_eq!(
+        AnswerResult::from_json(reply.as_bytes()).unwrap(),
+        AnswerResult::Approved
+    );
+    let replayed = w.mfa.push_device_answer(body.as_bytes()).await.unwrap_err();
+    assert_eq!(replayed.push_code(), ErrorCode::Replayed);
+    assert!(matches!(
+        w.mfa.push_status(&alice, &sent.challenge).await.unwrap(),
+        PushStatus::Approved(_)
+    ));
+    assert!(
+        other.push_status(&alice, &sent.challenge).await.is_err(),
+        "collected twice"
+    );
+}
